@@ -1,0 +1,88 @@
+/// An open-addressing hash table from byte strings to dense indices `0..<count`.
+///
+/// Keys live back to back in one arena, so a table of a million short keys is a few arrays,
+/// not a million objects; a lookup hashes and compares bytes in place and allocates nothing.
+/// Callers keep per-entry values in their own arrays indexed by the returned index.
+public struct ByteKeyTable: Sendable {
+    struct Entry: Sendable {
+        var hash: UInt64
+        var offset: UInt32
+        var length: UInt32
+    }
+
+    private(set) var entries: [Entry] = []
+    private(set) var arena: [UInt8] = []
+    /// 0 = empty, otherwise entry index + 1.
+    private var slots: [UInt32]
+    private var mask: Int
+
+    public init(capacity: Int = 16) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = [UInt32](repeating: 0, count: size)
+        mask = size - 1
+    }
+
+    public var count: Int { entries.count }
+
+    /// The index of `key`, if present.
+    @inline(__always)
+    public func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            entries.withUnsafeBufferPointer { entries in
+                arena.withUnsafeBytes { arena in
+                    while true {
+                        let s = slots[slot]
+                        if s == 0 { return nil }
+                        let e = entries[Int(s &- 1)]
+                        if e.hash == hash && Int(e.length) == key.count
+                            && (key.count == 0
+                                || ByteHash.equal(arena.baseAddress! + Int(e.offset), key.baseAddress!, count: key.count))
+                        {
+                            return Int(s &- 1)
+                        }
+                        slot = (slot &+ 1) & mask
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inserts `key` (which must not be present) and returns its new index.
+    @discardableResult
+    public mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int {
+        if (entries.count + 1) * 2 > slots.count { grow() }
+        let index = entries.count
+        entries.append(Entry(hash: hash, offset: UInt32(arena.count), length: UInt32(key.count)))
+        arena.append(contentsOf: key)
+        place(index: index, hash: hash)
+        return index
+    }
+
+    /// The bytes of the key at `index`.
+    public func withKey<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let e = entries[index]
+        return try arena.withUnsafeBytes { arena in
+            try body(UnsafeRawBufferPointer(rebasing: arena[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
+        }
+    }
+
+    /// Approximate heap bytes held, for the memory-per-series figure.
+    public var allocatedBytes: Int {
+        entries.capacity * MemoryLayout<Entry>.stride + arena.capacity + slots.capacity * 4
+    }
+
+    private mutating func place(index: Int, hash: UInt64) {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != 0 { slot = (slot &+ 1) & mask }
+        slots[slot] = UInt32(index + 1)
+    }
+
+    private mutating func grow() {
+        let size = slots.count * 2
+        slots = [UInt32](repeating: 0, count: size)
+        mask = size - 1
+        for i in entries.indices { place(index: i, hash: entries[i].hash) }
+    }
+}

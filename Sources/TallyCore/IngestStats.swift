@@ -1,0 +1,92 @@
+import Synchronization
+
+/// Counters of one ingest path: what arrived, what was folded, what was refused and why.
+public struct IngestStats: Sendable {
+    public var packets = 0
+    public var lines = 0
+    public var accepted = 0
+    public var rejected = [Int](repeating: 0, count: RejectReason.allCases.count)
+    /// Tags without `:` (DogStatsD label-less tags): they cannot become labels.
+    public var valuelessTags = 0
+    /// Tags a documented family does not document, per family id and tag name.
+    var droppedTagKeys = ByteKeyTable(capacity: 16)
+    var droppedTagCounts: [Int] = []
+    /// Dropped tags past `maxDroppedTagKinds` distinct (family, tag) pairs.
+    public var droppedTagsOther = 0
+
+    static let maxDroppedTagKinds = 1_000
+
+    public init() {}
+
+    public func rejected(_ reason: RejectReason) -> Int { rejected[reason.ordinal] }
+
+    public var rejectedTotal: Int { rejected.reduce(0, +) }
+
+    mutating func countDroppedTag(family: Int, tag: UnsafeRawBufferPointer, scratch: inout [UInt8]) {
+        scratch.removeAll(keepingCapacity: true)
+        withUnsafeBytes(of: UInt32(family).littleEndian) { scratch.append(contentsOf: $0) }
+        scratch.append(contentsOf: tag)
+        scratch.withUnsafeBytes { key in
+            let h = ByteHash.hash(key)
+            if let i = droppedTagKeys.find(key, hash: h) {
+                droppedTagCounts[i] += 1
+            } else if droppedTagKeys.count < Self.maxDroppedTagKinds {
+                droppedTagKeys.insert(key, hash: h)
+                droppedTagCounts.append(1)
+            } else {
+                droppedTagsOther += 1
+            }
+        }
+    }
+
+    /// (family id, tag name, count) of every dropped tag kind.
+    public var droppedTags: [(family: Int, tag: String, count: Int)] {
+        (0..<droppedTagKeys.count).map { i in
+            droppedTagKeys.withKey(at: i) { key in
+                let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
+                let tag = LogEscaper.escape(UnsafeRawBufferPointer(rebasing: key[4...]), limit: 200)
+                return (family, tag, droppedTagCounts[i])
+            }
+        }
+    }
+
+    public mutating func merge(_ other: IngestStats) {
+        packets += other.packets
+        lines += other.lines
+        accepted += other.accepted
+        for i in rejected.indices { rejected[i] += other.rejected[i] }
+        valuelessTags += other.valuelessTags
+        droppedTagsOther += other.droppedTagsOther
+        var scratch: [UInt8] = []
+        for i in 0..<other.droppedTagKeys.count {
+            other.droppedTagKeys.withKey(at: i) { key in
+                let h = ByteHash.hash(key)
+                if let j = droppedTagKeys.find(key, hash: h) {
+                    droppedTagCounts[j] += other.droppedTagCounts[i]
+                } else {
+                    scratch = Array(key)
+                    scratch.withUnsafeBytes { droppedTagKeys.insert($0, hash: h) }
+                    droppedTagCounts.append(other.droppedTagCounts[i])
+                }
+            }
+        }
+    }
+}
+
+/// One ingest path's stats behind its own lock: its receive loop takes the lock once per
+/// packet, readers (the admin endpoint) take it to copy.
+public final class IngestStatsCell: Sendable {
+    public let transport: String
+    let state = Mutex(IngestStats())
+
+    public init(transport: String) { self.transport = transport }
+
+    public func read() -> IngestStats { state.withLock { $0 } }
+}
+
+extension RejectReason {
+    static let ordinals: [RejectReason: Int] = Dictionary(
+        uniqueKeysWithValues: RejectReason.allCases.enumerated().map { ($1, $0) })
+
+    public var ordinal: Int { Self.ordinals[self]! }
+}

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// The configured services and their liveness.
+///
+/// The daemon, not the service, answers Prometheus, so `up` no longer says whether a service
+/// is alive; `service_up` does: 0 before the first event, 1 while events keep arriving within
+/// `heartbeatTimeout`, held at 0 by an explicit `service_up:0|g` until `service_up:1|g`.
+public final class ServiceTable: Sendable {
+    public struct Liveness: Sendable, Equatable {
+        public var lastSeen: Double?
+        public var explicitDown = false
+        public var startTime: Double?
+        public var startTimeExplicit = false
+
+        func isUp(now: Double, timeout: Double) -> Bool {
+            guard !explicitDown, let lastSeen else { return false }
+            return now - lastSeen <= timeout
+        }
+    }
+
+    public let names: [String]
+    public let heartbeatTimeout: Double
+    let nameBytes: [[UInt8]]
+    /// One lock for all services: it is taken once per packet per service, never per line.
+    private let states: Mutex<[Liveness]>
+
+    public init(names: [String], heartbeatTimeout: Double) {
+        self.names = names
+        self.heartbeatTimeout = heartbeatTimeout
+        nameBytes = names.map { Array($0.utf8) }
+        states = Mutex([Liveness](repeating: Liveness(), count: names.count))
+    }
+
+    public var count: Int { names.count }
+
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// The service whose name is exactly `bytes`.
+    @inline(__always)
+    func index(of bytes: UnsafeRawBufferPointer) -> Int? {
+        for (i, n) in nameBytes.enumerated() where n.count == bytes.count {
+            if n.withUnsafeBytes({ ByteHash.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) }) { return i }
+        }
+        return nil
+    }
+
+    /// Any event from the service: keeps it up, and marks a down→up transition.
+    public func touch(_ service: Int, now: Double) {
+        update(service, now: now) { $0.lastSeen = now }
+    }
+
+    /// An explicit `service_up:<v>|g`.
+    public func setExplicit(_ service: Int, up: Bool, now: Double) {
+        update(service, now: now) {
+            $0.explicitDown = !up
+            $0.lastSeen = now
+        }
+    }
+
+    /// An explicit `service_start_time:<v>|g`: the service's own value wins from then on.
+    public func setStartTime(_ service: Int, _ value: Double) {
+        states.withLock {
+            $0[service].startTime = value
+            $0[service].startTimeExplicit = true
+        }
+    }
+
+    public func liveness(_ service: Int) -> Liveness {
+        states.withLock { $0[service] }
+    }
+
+    public func isUp(_ service: Int, now: Double) -> Bool {
+        states.withLock { $0[service].isUp(now: now, timeout: heartbeatTimeout) }
+    }
+
+    private func update(_ service: Int, now: Double, _ body: (inout Liveness) -> Void) {
+        let timeout = heartbeatTimeout
+        states.withLock { all in
+            var s = all[service]
+            defer { all[service] = s }
+            let wasUp = s.isUp(now: now, timeout: timeout)
+            body(&s)
+            if !wasUp && s.isUp(now: now, timeout: timeout) && !s.startTimeExplicit {
+                s.startTime = now
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Yams
+
+/// A configuration problem, located: `file:line: key: what is wrong`.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var source: String
+    public var line: Int?
+    public var key: String
+    public var problem: String
+
+    public init(source: String, line: Int?, key: String, problem: String) {
+        self.source = source
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String {
+        let location = line.map { "\(source):\($0)" } ?? source
+        return key.isEmpty ? "\(location): \(problem)" : "\(location): \(key): \(problem)"
+    }
+}
+
+/// A YAML node with the path that led to it, so every error names its key and line.
+struct ConfigNode {
+    let node: Node?
+    let path: String
+    let source: String
+
+    var line: Int? { node?.mark?.line }
+
+    func error(_ problem: String) -> ConfigError {
+        ConfigError(source: source, line: line, key: path, problem: problem)
+    }
+
+    var isNull: Bool {
+        guard let node else { return true }
+        if case .scalar = node, node.null != nil { return true }
+        return false
+    }
+
+    /// The mapping's entries; throws on anything else and on keys outside `allowed`.
+    func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
+        guard let node, case .mapping(let m) = node else { throw error("expected a mapping") }
+        var out: [String: ConfigNode] = [:]
+        for (k, v) in m {
+            guard let key = k.string else { throw error("keys must be strings") }
+            let child = ConfigNode(node: v, path: path.isEmpty ? key : path + "." + key, source: source)
+            if !allowed.isEmpty && !allowed.contains(key) {
+                throw ConfigError(source: source, line: k.mark?.line, key: child.path,
+                                  problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            }
+            out[key] = child
+        }
+        return out
+    }
+
+    /// Mapping entries in file order (for `services`, whose keys are names).
+    func orderedMapping() throws(ConfigError) -> [(String, ConfigNode)] {
+        guard let node, case .mapping(let m) = node else { throw error("expected a mapping") }
+        var out: [(String, ConfigNode)] = []
+        for (k, v) in m {
+            guard let key = k.string else { throw error("keys must be strings") }
+            out.append((key, ConfigNode(node: v, path: path.isEmpty ? key : path + "." + key, source: source)))
+        }
+        return out
+    }
+
+    func sequence() throws(ConfigError) -> [ConfigNode] {
+        guard let node, case .sequence(let s) = node else { throw error("expected a list") }
+        return s.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", source: source) }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard let node, case .scalar(let s) = node, !isNull else { throw error("expected a string") }
+        return s.string
+    }
+
+    func int() throws(ConfigError) -> Int {
+        guard let node, let v = node.int else { throw error("expected an integer") }
+        return v
+    }
+
+    func double() throws(ConfigError) -> Double {
+        guard let node, let v = node.float, v.isFinite else { throw error("expected a number") }
+        return v
+    }
+
+    func stringList() throws(ConfigError) -> [String] {
+        var out: [String] = []
+        for item in try sequence() { out.append(try item.string()) }
+        return out
+    }
+
+    func doubleList() throws(ConfigError) -> [Double] {
+        var out: [Double] = []
+        for item in try sequence() { out.append(try item.double()) }
+        return out
+    }
+
+    /// `30s`, `500ms`, `5m`, `1h`, or a plain number of seconds.
+    func duration() throws(ConfigError) -> Double {
+        guard let node, case .scalar(let s) = node else { throw error("expected a duration like 30s, 500ms, 5m or 1h") }
+        let text = s.string.trimmingWhitespace()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)), v.isFinite, v >= 0 { return v * factor }
+        }
+        if let v = Double(text), v.isFinite, v >= 0 { return v }
+        throw error("'\(text)' is not a duration (use e.g. 30s, 500ms, 5m, 1h)")
+    }
+
+    static func parse(yaml: String, source: String) throws(ConfigError) -> ConfigNode {
+        do {
+            return ConfigNode(node: try Yams.compose(yaml: yaml), path: "", source: source)
+        } catch let e as YamlError {
+            throw ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(e)")
+        } catch {
+            throw ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(error)")
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,165 @@
+import Logging
+import TallyCore
+
+/// The daemon's configuration (see config/tallyd.yaml for the annotated default).
+public struct TallyConfig: Sendable, Equatable {
+    public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    public struct Service: Sendable, Equatable {
+        public var name: String
+        public var port: Int
+    }
+
+    public var udp: [HostPort]
+    public var metricsAddress: String
+    public var admin: HostPort?
+    public var services: [Service]
+    public var cataloguePath: String?
+    public var unknownFamilies: FamilyTable.UnknownPolicy
+    public var defaultService: String?
+    public var defaultBuckets: [Double]
+    public var heartbeatTimeout: Double
+    public var logLevel: Logger.Level
+
+    /// The configuration compiled into the binary (config/tallyd.yaml).
+    public static let defaultYAML = EmbeddedConfig.tallydYAML + "\n"
+
+    public static func embeddedDefault() -> TallyConfig {
+        try! parse(yaml: defaultYAML, source: "<embedded tallyd.yaml>")
+    }
+
+    static let topLevelKeys = [
+        "ingest", "metrics", "admin", "services", "catalogue", "unknown_families",
+        "default_service", "default_buckets", "heartbeat_timeout", "log_level",
+    ]
+
+    /// Parses and validates; every error names the key and line.
+    public static func parse(yaml: String, source: String) throws(ConfigError) -> TallyConfig {
+        let root = try ConfigNode.parse(yaml: yaml, source: source)
+        guard !root.isNull else { throw root.error("the file is empty") }
+        let top = try root.mapping(allowed: topLevelKeys)
+        let defaults = source == "<embedded tallyd.yaml>" ? nil : embeddedDefault()
+
+        var udp = defaults?.udp ?? []
+        if let ingest = top["ingest"] {
+            let m = try ingest.mapping(allowed: ["udp"])
+            if let list = m["udp"] {
+                udp = []
+                for item in try list.sequence() { udp.append(try hostPort(item)) }
+            }
+        }
+        var metricsAddress = defaults?.metricsAddress ?? "127.0.0.1"
+        if let metrics = top["metrics"] {
+            let m = try metrics.mapping(allowed: ["address"])
+            if let a = m["address"] { metricsAddress = try a.string() }
+        }
+        var admin = defaults?.admin
+        if let node = top["admin"] {
+            if node.isNull {
+                admin = nil
+            } else {
+                let m = try node.mapping(allowed: ["address", "port"])
+                let address = try m["address"].map { n throws(ConfigError) in try n.string() } ?? "127.0.0.1"
+                guard let portNode = m["port"] else { throw node.error("needs a port") }
+                admin = HostPort(host: address, port: try port(portNode))
+            }
+        }
+        var services = defaults?.services ?? []
+        if let node = top["services"] {
+            services = []
+            for (name, value) in try node.orderedMapping() {
+                guard MetricName.isValidLabelName(name) else {
+                    throw value.error("service name must match [a-zA-Z_][a-zA-Z0-9_]* (it is a label value and a name prefix)")
+                }
+                let m = try value.mapping(allowed: ["port"])
+                guard let p = m["port"] else { throw value.error("needs a port") }
+                services.append(Service(name: name, port: try port(p)))
+            }
+            guard !services.isEmpty else { throw node.error("at least one service is needed") }
+        }
+        var cataloguePath = defaults?.cataloguePath
+        if let node = top["catalogue"] { cataloguePath = node.isNull ? nil : try node.string() }
+        var policy = defaults?.unknownFamilies ?? .accept
+        if let node = top["unknown_families"] {
+            let s = try node.string()
+            guard let p = FamilyTable.UnknownPolicy(rawValue: s) else { throw node.error("must be accept or reject, not '\(s)'") }
+            policy = p
+        }
+        var defaultService = defaults?.defaultService
+        if let node = top["default_service"] { defaultService = node.isNull ? nil : try node.string() }
+        var buckets = defaults?.defaultBuckets ?? []
+        if let node = top["default_buckets"] {
+            buckets = try node.doubleList()
+            guard !buckets.isEmpty else { throw node.error("needs at least one bucket") }
+            for i in buckets.indices.dropFirst() where buckets[i] <= buckets[i - 1] {
+                throw node.error("bucket bounds must be strictly ascending")
+            }
+        }
+        var heartbeat = defaults?.heartbeatTimeout ?? 30
+        if let node = top["heartbeat_timeout"] {
+            heartbeat = try node.duration()
+            guard heartbeat > 0 else { throw node.error("must be longer than 0s") }
+        }
+        var level = defaults?.logLevel ?? .info
+        if let node = top["log_level"] {
+            let s = try node.string()
+            guard let l = Logger.Level(rawValue: s) else {
+                throw node.error("must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            level = l
+        }
+
+        // Cross-checks.
+        var seenNames = Set<String>()
+        var ports: [Int: String] = [:]
+        let servicesNode = top["services"] ?? root
+        for s in services {
+            guard seenNames.insert(s.name).inserted else { throw servicesNode.error("service '\(s.name)' is listed twice") }
+            if s.port != 0, let other = ports[s.port] {
+                throw servicesNode.error("port \(s.port) is used by both \(other) and \(s.name)")
+            }
+            ports[s.port] = s.name
+        }
+        if let admin, admin.host == metricsAddress || admin.host == "0.0.0.0" || metricsAddress == "0.0.0.0", let other = ports[admin.port] {
+            throw (top["admin"] ?? root).error("port \(admin.port) is used by both the admin endpoint and \(other)")
+        }
+        if let d = defaultService, !seenNames.contains(d) {
+            throw (top["default_service"] ?? root).error("'\(d)' is not one of the configured services")
+        }
+        return TallyConfig(
+            udp: udp, metricsAddress: metricsAddress, admin: admin, services: services,
+            cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
+            defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level)
+    }
+
+    static func port(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let p = try node.int()
+        guard (0...65535).contains(p) else { throw node.error("port \(p) is outside 0-65535 (0 = any free port)") }
+        return p
+    }
+
+    /// `host:port`, `[v6]:port`.
+    static func hostPort(_ node: ConfigNode) throws(ConfigError) -> HostPort {
+        let s = try node.string()
+        var host: Substring
+        var portText: Substring
+        if s.hasPrefix("["), let close = s.firstIndex(of: "]") {
+            host = s[s.index(after: s.startIndex)..<close]
+            let rest = s[s.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw node.error("'\(s)' is not host:port") }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { throw node.error("'\(s)' is not host:port") }
+            host = s[..<colon]
+            portText = s[s.index(after: colon)...]
+        }
+        guard !host.isEmpty, let p = Int(portText), (0...65535).contains(p) else {
+            throw node.error("'\(s)' is not host:port with a port in 0-65535")
+        }
+        return HostPort(host: String(host), port: p)
+    }
+}

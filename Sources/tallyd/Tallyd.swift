@@ -1,0 +1,121 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TallyCore
+import TallyServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Tallyd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tallyd",
+        abstract: "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
+        discussion: """
+        SENDING (UDP 127.0.0.1:8125 by default), one or more lines per datagram:
+          name:value|type[|@rate][|#tag:value,...]
+          types: c counter   g gauge (+N/-N adjust)   ms timer (milliseconds, stored in seconds)
+                 h, d observation in the family's unit
+          printf 'orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT,side:buy' \\
+            | socat - UDP:127.0.0.1:8125
+
+        WHICH SERVICE: a service_name: or service: tag, else a '<service>.' name prefix
+          (order_executor.orders_placed_total:1|c|#...), else default_service, else rejected.
+
+        DOCUMENTED FAMILIES are strict: the type must fit, every documented label must come
+          as a tag, other tags are dropped and counted. Unknown names are created on first
+          use (unknown_families: accept): counters get _total, timers _seconds.
+
+        REJECTED LINES are counted per reason on the admin endpoint
+          (tally_lines_rejected_total{reason=...}, http://127.0.0.1:9102/metrics) and logged,
+          at most once per second per reason. Reasons:
+        \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
+
+        SCRAPING: curl http://127.0.0.1:8003/metrics (each service on its own port).
+        """)
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("Configuration file (YAML). Without it the embedded default runs.", valueName: "file"))
+    var configPath: String?
+
+    @Flag(name: .long, help: "Print the embedded default configuration and exit.")
+    var printDefaultConfig = false
+
+    @Flag(name: .long, help: "Print the embedded metric catalogue (families.yaml) and exit.")
+    var printDefaultCatalogue = false
+
+    @Option(name: .long, help: ArgumentHelp("Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is valid, 1 if not.", valueName: "file"))
+    var checkConfig: String?
+
+    func run() async throws {
+        if printDefaultConfig {
+            print(TallyConfig.defaultYAML, terminator: "")
+            return
+        }
+        if printDefaultCatalogue {
+            print(CatalogueLoader.embeddedYAML, terminator: "")
+            return
+        }
+        if let path = checkConfig {
+            do {
+                let config = try Self.load(path)
+                _ = try TallyDaemon.make(config: config, logger: Logger(label: "tallyd"))
+                print("\(path): ok (\(config.services.count) services, \(config.udp.count) UDP listeners)")
+                return
+            } catch {
+                Self.fail("\(error)")
+            }
+        }
+        let config: TallyConfig
+        do {
+            config = try configPath.map(Self.load) ?? TallyConfig.embeddedDefault()
+        } catch {
+            Self.fail("\(error)")
+        }
+        let level = config.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tallyd")
+        let daemon: TallyDaemon
+        do {
+            daemon = try TallyDaemon.make(config: config, logger: logger)
+        } catch {
+            Self.fail("\(error)")
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            Self.fail("\(error)")
+        }
+    }
+
+    static func load(_ path: String) throws -> TallyConfig {
+        try TallyConfig.parse(yaml: try FileText.read(path), source: path)
+    }
+
+    static func fail(_ message: String) -> Never {
+        var err = StandardError()
+        print("tallyd: \(message)", to: &err)
+        Glibc.exit(1)
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var s = string
+        s.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,150 @@
+import Testing
+@testable import TallyCore
+
+@Suite struct StatsDLineTests {
+    struct Valid: CustomTestStringConvertible, Sendable {
+        var line: String
+        var name: String
+        var values: String
+        var kind: SampleKind
+        var rate: Double
+        var tags: String
+        var testDescription: String { line }
+    }
+
+    static let valid: [Valid] = [
+        .init(line: "a:1|c", name: "a", values: "1", kind: .counter, rate: 1, tags: ""),
+        .init(line: "a.b-c_d:1.5|g", name: "a.b-c_d", values: "1.5", kind: .gauge, rate: 1, tags: ""),
+        .init(line: "t:320|ms|@0.1", name: "t", values: "320", kind: .timer, rate: 0.1, tags: ""),
+        .init(line: "h:1|h|#a:b,c:d", name: "h", values: "1", kind: .histogram, rate: 1, tags: "a:b,c:d"),
+        .init(line: "d:1:2:3|d|@0.5|#k:v", name: "d", values: "1:2:3", kind: .distribution, rate: 0.5, tags: "k:v"),
+        .init(line: "x:1|c|#k:v|@0.25", name: "x", values: "1", kind: .counter, rate: 0.25, tags: "k:v"),
+        .init(line: "x:1|c|c:abc123|T1700000000", name: "x", values: "1", kind: .counter, rate: 1, tags: ""),
+        .init(line: "s:u1|s", name: "s", values: "u1", kind: .set, rate: 1, tags: ""),
+        .init(line: "g:-5|g", name: "g", values: "-5", kind: .gauge, rate: 1, tags: ""),
+    ]
+
+    @Test(arguments: valid)
+    func parsesValidLine(_ c: Valid) throws {
+        var line = c.line
+        let text = line
+        _ = text
+        try line.withUTF8 { buf in
+            let p = UnsafeRawBufferPointer(buf)
+            let parsed = try StatsDLine.parse(p).get()
+            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.name]), as: UTF8.self) == c.name)
+            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.values]), as: UTF8.self) == c.values)
+            #expect(parsed.kind == c.kind)
+            #expect(parsed.sampleRate == c.rate)
+            #expect(String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.tags]), as: UTF8.self) == c.tags)
+        }
+    }
+
+    static let invalid: [(String, RejectReason)] = [
+        ("nocolon", .malformedLine),
+        ("a:1", .malformedLine),
+        ("a:|c", .malformedLine),
+        ("a:1|", .malformedLine),
+        (":1|c", .invalidName),
+        ("a b:1|c", .invalidName),
+        ("a{b}:1|c", .invalidName),
+        ("a:1|x", .unknownType),
+        ("a:1|msx", .unknownType),
+        ("a:1|c|@0", .invalidSampleRate),
+        ("a:1|c|@1.5", .invalidSampleRate),
+        ("a:1|c|@-1", .invalidSampleRate),
+        ("a:1|c|@abc", .invalidSampleRate),
+        ("a:1|c|@0.5|@0.5", .malformedLine),
+        ("a:1|c|#a:b|#c:d", .malformedLine),
+        ("a:1|c||#a:b", .malformedLine),
+        ("a:1|c|zzz", .malformedLine),
+        (String(repeating: "n", count: 201) + ":1|c", .nameTooLong),
+    ]
+
+    @Test(arguments: invalid)
+    func rejectsInvalidLine(_ line: String, _ reason: RejectReason) {
+        var line = line
+        line.withUTF8 { buf in
+            switch StatsDLine.parse(UnsafeRawBufferPointer(buf)) {
+            case .success: Issue.record("accepted a bad line")
+            case .failure(let e):
+                #expect(e.reason == reason)
+                #expect(!e.detail.isEmpty)
+            }
+        }
+    }
+
+    @Test func nameOfExactly200BytesIsAccepted() {
+        var line = String(repeating: "n", count: 200) + ":1|c"
+        line.withUTF8 { #expect((try? StatsDLine.parse(UnsafeRawBufferPointer($0)).get()) != nil) }
+    }
+
+    @Test func tagIteratorSplitsKeysValuesAndValuelessTags() {
+        var line = "k:v,,flag,url:http://x:80/a,empty:"
+        line.withUTF8 { buf in
+            let p = UnsafeRawBufferPointer(buf)
+            var it = TagIterator(p, 0..<p.count)
+            var got: [String] = []
+            while let t = it.next() {
+                let k = String(decoding: UnsafeRawBufferPointer(rebasing: p[t.key]), as: UTF8.self)
+                let v = String(decoding: UnsafeRawBufferPointer(rebasing: p[t.value]), as: UTF8.self)
+                got.append(t.hasValue ? "\(k)=\(v)" : "\(k)!")
+            }
+            #expect(got == ["k=v", "flag!", "url=http://x:80/a", "empty="])
+        }
+    }
+}
+
+@Suite struct NumberParserTests {
+    static let good: [(String, Double)] = [
+        ("0", 0), ("1", 1), ("-1", -1), ("+2", 2), ("1.5", 1.5), (".5", 0.5), ("5.", 5), ("0.005", 0.005),
+        ("1e3", 1000), ("1E-3", 0.001), ("-2.5e+2", -250), ("123456789012345", 123456789012345),
+        ("0.1", 0.1), ("3.14159265358979", 3.14159265358979), ("12345678901234567890", 12345678901234567890),
+        ("0.30000000000000004", 0.30000000000000004), ("1e308", 1e308),
+    ]
+
+    @Test(arguments: good)
+    func parses(_ text: String, _ expected: Double) {
+        var t = text
+        t.withUTF8 { #expect(NumberParser.parse(UnsafeRawBufferPointer($0), 0..<$0.count) == expected) }
+    }
+
+    @Test(arguments: ["", "-", "+", ".", "e3", "1e", "1e+", "0x10", "nan", "NaN", "inf", "-Infinity", "1.2.3", "1,5", " 1", "1 ", "1e309", "--1", "1_000"])
+    func rejects(_ text: String) {
+        var t = text
+        t.withUTF8 { #expect(NumberParser.parse(UnsafeRawBufferPointer($0), 0..<$0.count) == nil) }
+    }
+
+    @Test func fastPathMatchesStandardLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let digits = Int.random(in: 1...15, using: &rng)
+            var s = String((0..<digits).map { _ in "0123456789".randomElement(using: &rng)! })
+            let dot = Int.random(in: 0...digits, using: &rng)
+            s.insert(".", at: s.index(s.startIndex, offsetBy: dot))
+            if s == "." { continue }
+            var t = s
+            let ours = t.withUTF8 { NumberParser.parse(UnsafeRawBufferPointer($0), 0..<$0.count) }
+            #expect(ours == Double(s), "\(s)")
+        }
+    }
+}
+
+@Suite struct UTF8ValidationTests {
+    static let cases: [([UInt8], Bool)] = [
+        (Array("plain ascii".utf8), true),
+        (Array("ünïcödé ✓ 𝄞".utf8), true),
+        ([0x61, 0x00, 0x62], false),
+        ([0xC0, 0x80], false),  // overlong NUL
+        ([0xED, 0xA0, 0x80], false),  // surrogate
+        ([0xF4, 0x90, 0x80, 0x80], false),  // > U+10FFFF
+        ([0xE2, 0x82], false),  // truncated
+        ([0xFF], false),
+        (Array("abcdefghijklmnop\u{00e9}".utf8), true),
+    ]
+
+    @Test(arguments: cases)
+    func validates(_ bytes: [UInt8], _ valid: Bool) {
+        bytes.withUnsafeBytes { #expect(UTF8Validation.isValidWithoutNUL($0, 0..<$0.count) == valid) }
+    }
+}
