@@ -21,13 +21,13 @@ fi
 
 if [ "$mode" = test ]; then
   venv=.build/venv
-  stamp=$venv/.tally-deps-1
+  stamp=$venv/.tally-deps-2
   if [ ! -f "$stamp" ]; then
     echo "install-deps: Python venv in $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check \
-      "datadog>=0.49" "statsd>=4.0" "prometheus-client>=0.19" "pytest>=7.4"
+      "datadog>=0.49" "statsd>=4.0" "prometheus-client>=0.19" "pytest>=7.4" "PyYAML>=6"
     touch "$stamp"
   fi
 fi

@@ -184,7 +184,7 @@ categories:
         labels: [order_type]
       - name: active_positions_count
         type: gauge
-        help: Active positions.
+        help: Active positions (a gauge despite the _count in its documented name).
         labels: [strategy_id]
       - name: position_pnl_usd
         type: gauge

@@ -1,0 +1,72 @@
+"""tallyd's command line: help, config checking, startup failures, shutdown."""
+import os
+import socket
+import subprocess
+
+from tallykit import ROOT, TALLYD, Tallyd
+
+
+def run(*args, timeout=20):
+    return subprocess.run([TALLYD, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_teaches_the_protocol():
+    r = run("--help")
+    assert r.returncode == 0
+    for needle in ["name:value|type", "service_name", "missing_label", "--check-config", "8003/metrics"]:
+        assert needle in r.stdout, needle
+
+
+def test_print_default_config_is_the_shipped_file():
+    r = run("--print-default-config")
+    with open(os.path.join(ROOT, "config", "tallyd.yaml")) as f:
+        assert r.stdout == f.read()
+    r = run("--print-default-catalogue")
+    with open(os.path.join(ROOT, "config", "families.yaml")) as f:
+        assert r.stdout == f.read()
+
+
+def test_check_config(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("heartbeat_timeout: 10s\n")
+    r = run("--check-config", str(good))
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("services:\n  a: {port: 9000}\n  b: {port: 9000}\nmetrics:\n  adress: x\n")
+    r = run("--check-config", str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:5: metrics.adress: unknown key" in r.stderr
+    r = run("--check-config", str(tmp_path / "missing.yaml"))
+    assert r.returncode == 1 and "cannot open" in r.stderr
+
+
+def test_bad_catalogue_is_refused(tmp_path):
+    cat = tmp_path / "families.yaml"
+    cat.write_text("categories:\n  - name: x\n    families:\n      - {name: c, type: counter}\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"catalogue: {cat}\n")
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 1 and f"{cat}:4" in r.stderr and "must end in _total" in r.stderr
+
+
+def test_port_in_use_names_port_and_service():
+    d = Tallyd()
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", d.services["alert_system"]))
+    blocker.listen()
+    try:
+        r = subprocess.run([TALLYD, "--config", d.config_path], capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0
+        assert f"127.0.0.1:{d.services['alert_system']}" in r.stderr and "alert_system" in r.stderr
+        assert "already in use" in r.stderr
+    finally:
+        blocker.close()
+        d.dir.cleanup()
+
+
+def test_sigterm_exits_zero():
+    d = Tallyd().start()
+    assert d.stop() == 0
+    assert "shutting down" in d.output()
+    d.dir.cleanup()
