@@ -41,3 +41,21 @@ test-integration: deps-test build
 
 clean:
 	rm -rf .build
+
+## Benchmarks (own package under Benchmarks/, release build): the ordo-one/benchmark suite.
+bench: deps embed
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## Quick figures (median of 5 runs each): fold at several cardinalities, render, memory, baseline.
+bench-quick: deps embed
+	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	@for s in 10 10000 100000 1000000; do Benchmarks/.build/release/tally-bench fold --series $$s; done
+	Benchmarks/.build/release/tally-bench mixed
+	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench render --series $$s; done
+	Benchmarks/.build/release/tally-bench memory --series 1000000
+	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench baseline --series $$s; done
+
+## Instructions per folded line (10k series), from callgrind: stable on noisy machines.
+bench-instructions: deps embed
+	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	@scripts/instructions-per-line.sh Benchmarks/.build/release/tally-bench

@@ -14,26 +14,29 @@ struct Tallyd: AsyncParsableCommand {
         commandName: "tallyd",
         abstract: "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
         discussion: """
-        SENDING (UDP 127.0.0.1:8125 by default), one or more lines per datagram:
+        SEND lines over UDP (127.0.0.1:8125 by default), several per datagram:
           name:value|type[|@rate][|#tag:value,...]
-          types: c counter   g gauge (+N/-N adjust)   ms timer (milliseconds, stored in seconds)
-                 h, d observation in the family's unit
-          printf 'orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT,side:buy' \\
+          c   counter (adds value/rate)    g   gauge (+N/-N adjust it)
+          ms  timer in milliseconds, stored in seconds
+          h d observation in the family's unit (seconds, bytes)
+        e.g.
+          echo 'db_connections_total:7|g|#service:risk_manager' \\
             | socat - UDP:127.0.0.1:8125
 
-        WHICH SERVICE: a service_name: or service: tag, else a '<service>.' name prefix
-          (order_executor.orders_placed_total:1|c|#...), else default_service, else rejected.
+        SERVICE: a service_name: or service: tag, else a <service>. prefix
+          (order_executor.orders_placed_total:1|c|#...), else default_service.
 
-        DOCUMENTED FAMILIES are strict: the type must fit, every documented label must come
-          as a tag, other tags are dropped and counted. Unknown names are created on first
-          use (unknown_families: accept): counters get _total, timers _seconds.
+        DOCUMENTED FAMILIES are strict: the type must fit, every documented
+          label must arrive as a tag; other tags are dropped and counted.
+          Other names become new families (counters get _total, timers
+          _seconds) unless unknown_families: reject.
 
-        REJECTED LINES are counted per reason on the admin endpoint
-          (tally_lines_rejected_total{reason=...}, http://127.0.0.1:9102/metrics) and logged,
-          at most once per second per reason. Reasons:
+        SCRAPE each service on its own port: curl 127.0.0.1:8003/metrics
+          tallyd's own counters: curl 127.0.0.1:9102/metrics
+
+        REFUSED LINES are counted in tally_lines_rejected_total{reason} and
+          logged at most once per second per reason:
         \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
-
-        SCRAPING: curl http://127.0.0.1:8003/metrics (each service on its own port).
         """)
 
     @Option(name: .customLong("config"), help: ArgumentHelp("Configuration file (YAML). Without it the embedded default runs.", valueName: "file"))

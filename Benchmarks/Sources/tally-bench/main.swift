@@ -1,0 +1,96 @@
+// tally-bench: quick, repeatable figures without the benchmark plugin (and a target for
+// `valgrind --tool=callgrind`). Every figure is the median of --repeat runs.
+//
+//   tally-bench fold   --series N [--lines M]   parse+fold, ns/line and lines/s on one core
+//   tally-bench mixed  [--lines M]              parse+fold of the mixed 45-family corpus
+//   tally-bench render --series N               scrape render time and bytes per series
+//   tally-bench memory --series N               registry bytes per counter series
+//   tally-bench baseline --series N             the same creation and render with swift-prometheus
+import Glibc
+import TallyBenchSupport
+import TallyCore
+
+func now(_ clock: clockid_t = CLOCK_MONOTONIC) -> Double {
+    var ts = timespec()
+    clock_gettime(clock, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+var args = Array(CommandLine.arguments.dropFirst())
+let command = args.isEmpty ? "fold" : args.removeFirst()
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+let series = option("--series", 10_000)
+let repeats = option("--repeat", 5)
+
+/// Runs `body` `repeats` times; returns median wall and CPU seconds.
+func measure(_ body: () -> Void) -> (wall: Double, cpu: Double) {
+    var walls: [Double] = []
+    var cpus: [Double] = []
+    for _ in 0..<repeats {
+        let w0 = now(), c0 = now(CLOCK_THREAD_CPUTIME_ID)
+        body()
+        walls.append(now() - w0)
+        cpus.append(now(CLOCK_THREAD_CPUTIME_ID) - c0)
+    }
+    return (median(walls), median(cpus))
+}
+
+func report(_ what: String, lines: Int, _ m: (wall: Double, cpu: Double)) {
+    let ns = m.cpu / Double(lines) * 1e9
+    print("\(what): \(lines) lines, median of \(repeats): \(String(format: "%.1f", ns)) ns/line CPU, \(String(format: "%.2f", Double(lines) / m.cpu / 1e6))M lines/s per core, \(String(format: "%.3f", m.cpu / Double(lines) * 1e6)) CPU-s per million lines")
+}
+
+extension String {
+    init(format: String, _ v: Double) {
+        var buf = [CChar](repeating: 0, count: 64)
+        _ = withVaList([v]) { vsnprintf(&buf, 64, format, $0) }
+        self = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+switch command {
+case "fold":
+    let lines = option("--lines", max(1_000_000, series))
+    let packets = Corpus.packets(Corpus.counters(series: series, lines: lines))
+    let registry = Corpus.registry()
+    let ingestor = Corpus.ingestor(registry)
+    Corpus.fold(packets, into: ingestor)  // series exist: steady state
+    report("parse+fold counters, \(series) series", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
+case "mixed":
+    let lines = option("--lines", 1_000_000)
+    let packets = Corpus.packets(Corpus.mixed(lines: lines))
+    let ingestor = Corpus.ingestor(Corpus.registry())
+    Corpus.fold(packets, into: ingestor)
+    report("parse+fold mixed corpus", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
+case "render":
+    let registry = Corpus.registry()
+    Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
+    var size = 0
+    let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000).count }
+    print("render \(series) series: median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
+case "memory":
+    let registry = Corpus.registry()
+    Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
+    print("registry: \(series) counter series, \(registry.allocatedBytes()) bytes allocated, \(registry.allocatedBytes() / series) bytes/series")
+case "baseline":
+    var baseline = PrometheusBaseline()
+    let order = Array(0..<series)
+    let create = measure { baseline = PrometheusBaseline(); baseline.fold(series: order) }
+    var size = 0
+    let render = measure { size = baseline.render().count }
+    let tallyPackets = Corpus.packets(Corpus.counters(series: series, lines: series))
+    let tallyCreate = measure { Corpus.fold(tallyPackets, into: Corpus.ingestor(Corpus.registry())) }
+    let registry = Corpus.registry()
+    Corpus.fold(tallyPackets, into: Corpus.ingestor(registry))
+    let tallyRender = measure { _ = ExpositionRenderer.render(registry, service: 5, now: 1000) }
+    print("create \(series) series: tally \(String(format: "%.1f", tallyCreate.wall * 1000)) ms (parse included), swift-prometheus \(String(format: "%.1f", create.wall * 1000)) ms (pre-parsed) -> \(String(format: "%.1f", create.wall / tallyCreate.wall))x")
+    print("render \(series) series: tally \(String(format: "%.2f", tallyRender.wall * 1000)) ms, swift-prometheus \(String(format: "%.2f", render.wall * 1000)) ms (\(size) bytes) -> \(String(format: "%.1f", render.wall / tallyRender.wall))x")
+default:
+    print("usage: tally-bench fold|mixed|render|memory|baseline [--series N] [--lines M] [--repeat R]")
+    exit(2)
+}

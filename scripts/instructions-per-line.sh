@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Instructions per parse+fold line, counted by callgrind (not timed: repeatable on a busy host).
+# Runs the same fold once and three times; the difference is two folds of LINES lines, so
+# corpus generation and series creation cancel out.
+set -euo pipefail
+bin=$1
+lines=${LINES:-200000}
+series=${SERIES:-10000}
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)"; exit 1; }
+ir() {
+  local out; out=$(mktemp)
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" fold --series "$series" --lines "$lines" --repeat "$1" >/dev/null 2>&1
+  callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'
+  rm -f "$out"
+}
+one=$(ir 1)
+three=$(ir 3)
+echo "instructions per line (parse+fold, $series series): $(( (three - one) / (2 * lines) ))  [callgrind: $one Ir for 1 fold, $three Ir for 3 folds of $lines lines]"
