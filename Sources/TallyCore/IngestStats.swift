@@ -65,7 +65,7 @@ public struct IngestStats: Sendable {
                     droppedTagCounts[j] += other.droppedTagCounts[i]
                 } else {
                     scratch = Array(key)
-                    scratch.withUnsafeBytes { droppedTagKeys.insert($0, hash: h) }
+                    _ = scratch.withUnsafeBytes { droppedTagKeys.insert($0, hash: h) }
                     droppedTagCounts.append(other.droppedTagCounts[i])
                 }
             }

@@ -21,6 +21,8 @@ public final class Ingestor {
     /// Set for sockets bound to one service: lines naming another service are refused.
     public let boundService: Int?
     public let defaultService: Int?
+    /// Longer lines are refused as `line_too_long`.
+    public let maxLineLength: Int
     private let limiter: RejectLogLimiter
     private let onReject: (Rejection) -> Void
 
@@ -40,8 +42,9 @@ public final class Ingestor {
 
     public init(
         registry: Registry, transport: String, boundService: Int? = nil, defaultService: Int? = nil,
-        limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void
+        maxLineLength: Int = 65_536, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void
     ) {
+        self.maxLineLength = maxLineLength
         self.registry = registry
         self.cell = IngestStatsCell(transport: transport)
         self.boundService = boundService
@@ -86,6 +89,15 @@ public final class Ingestor {
         touched.removeAll(keepingCapacity: true)
     }
 
+    /// Counts and logs a line the transport refused before it could be folded (an overlong
+    /// TCP line, a half line at disconnect); `line` may be a prefix of it.
+    public func refuse(_ reason: RejectReason, _ detail: String, line: UnsafeRawBufferPointer, now: Double) {
+        cell.state.withLock { stats in
+            stats.lines += 1
+            reject(LineError(reason, detail), line: line, now: now, stats: &stats)
+        }
+    }
+
     private func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.rejected[error.reason.ordinal] += 1
         if let suppressed = limiter.admit(error.reason, now: now) {
@@ -97,6 +109,9 @@ public final class Ingestor {
 
     /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
     private func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) -> LineError? {
+        guard line.count <= maxLineLength else {
+            return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
+        }
         guard UTF8Validation.isValidWithoutNUL(line, 0..<line.count) else {
             return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
         }

@@ -35,6 +35,10 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case nameConflict = "name_conflict"
     /// Creating this series or family would pass a configured limit.
     case cardinalityLimit = "cardinality_limit"
+    /// A line longer than `max_line_length` (TCP, or a huge datagram).
+    case lineTooLong = "line_too_long"
+    /// A TCP connection closed in the middle of a line; the partial line is dropped.
+    case truncatedLine = "truncated_line"
     /// Sets are not supported yet.
     case unsupportedType = "unsupported_type"
 
@@ -58,6 +62,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
         case .invalidUTF8: return "not valid UTF-8, or holds a NUL byte"
         case .nameConflict: return "clashes with another family's series names"
         case .cardinalityLimit: return "a series or family limit was reached"
+        case .lineTooLong: return "line longer than max_line_length"
+        case .truncatedLine: return "TCP connection closed mid-line"
         case .unsupportedType: return "sets (|s) are not supported yet"
         }
     }

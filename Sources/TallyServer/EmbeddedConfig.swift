@@ -7,6 +7,13 @@ enum EmbeddedConfig {
 
 ingest:
   udp: ["127.0.0.1:8125"]      # host:port to receive StatsD lines on; several allowed
+  tcp: ["127.0.0.1:8125"]      # newline-delimited lines over TCP; [] turns it off
+  unix: []                     # Unix datagram sockets, e.g.
+                               #   - {path: /run/tally/ingest.sock}
+                               #   - {path: /run/tally/order_executor.sock, service: order_executor, mode: "0660", group: tally}
+                               # a socket with `service:` accepts lines of that service only
+  max_line_length: 65536       # longer lines are refused (line_too_long)
+  tcp_idle_timeout: 5m         # close TCP connections silent for this long
 
 metrics:
   address: "127.0.0.1"         # bind address of the per-service /metrics endpoints

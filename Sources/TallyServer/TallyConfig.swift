@@ -9,12 +9,24 @@ public struct TallyConfig: Sendable, Equatable {
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
     }
 
+    /// A Unix datagram socket to receive on; `service` binds every line on it to one service.
+    public struct UnixSocket: Sendable, Equatable {
+        public var path: String
+        public var service: String?
+        public var mode: UInt32 = 0o660
+        public var group: String?
+    }
+
     public struct Service: Sendable, Equatable {
         public var name: String
         public var port: Int
     }
 
     public var udp: [HostPort]
+    public var unix: [UnixSocket]
+    public var tcp: [HostPort]
+    public var maxLineLength: Int
+    public var tcpIdleTimeout: Double
     public var metricsAddress: String
     public var admin: HostPort?
     public var services: [Service]
@@ -45,11 +57,48 @@ public struct TallyConfig: Sendable, Equatable {
         let defaults = source == "<embedded tallyd.yaml>" ? nil : embeddedDefault()
 
         var udp = defaults?.udp ?? []
+        var unix = defaults?.unix ?? []
+        var tcp = defaults?.tcp ?? []
+        var maxLineLength = defaults?.maxLineLength ?? 65_536
+        var tcpIdleTimeout = defaults?.tcpIdleTimeout ?? 300
         if let ingest = top["ingest"] {
-            let m = try ingest.mapping(allowed: ["udp"])
+            let m = try ingest.mapping(allowed: ["udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout"])
             if let list = m["udp"] {
                 udp = []
                 for item in try list.sequence() { udp.append(try hostPort(item)) }
+            }
+            if let list = m["tcp"] {
+                tcp = []
+                for item in try list.sequence() { tcp.append(try hostPort(item)) }
+            }
+            if let list = m["unix"] {
+                unix = []
+                for item in try list.sequence() {
+                    let u = try item.mapping(allowed: ["path", "service", "mode", "group"])
+                    guard let path = u["path"] else { throw item.error("needs a path") }
+                    var socket = UnixSocket(path: try path.string())
+                    guard socket.path.hasPrefix("/"), socket.path.utf8.count < 108 else {
+                        throw path.error("must be an absolute path shorter than 108 bytes")
+                    }
+                    if let s = u["service"], !s.isNull { socket.service = try s.string() }
+                    if let g = u["group"], !g.isNull { socket.group = try g.string() }
+                    if let modeNode = u["mode"] {
+                        let text = try modeNode.string()
+                        guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
+                            throw modeNode.error("'\(text)' is not an octal file mode like \"0660\"")
+                        }
+                        socket.mode = mode
+                    }
+                    unix.append(socket)
+                }
+            }
+            if let n = m["max_line_length"] {
+                maxLineLength = try n.int()
+                guard maxLineLength >= 64 else { throw n.error("must be at least 64 bytes") }
+            }
+            if let n = m["tcp_idle_timeout"] {
+                tcpIdleTimeout = try n.duration()
+                guard tcpIdleTimeout > 0 else { throw n.error("must be longer than 0s") }
             }
         }
         var metricsAddress = defaults?.metricsAddress ?? "127.0.0.1"
@@ -127,11 +176,20 @@ public struct TallyConfig: Sendable, Equatable {
         if let admin, admin.host == metricsAddress || admin.host == "0.0.0.0" || metricsAddress == "0.0.0.0", let other = ports[admin.port] {
             throw (top["admin"] ?? root).error("port \(admin.port) is used by both the admin endpoint and \(other)")
         }
+        for u in unix {
+            if let s = u.service, !seenNames.contains(s) {
+                throw (top["ingest"] ?? root).error("unix socket \(u.path): service '\(s)' is not one of the configured services")
+            }
+        }
+        if Set(unix.map(\.path)).count != unix.count {
+            throw (top["ingest"] ?? root).error("a unix socket path is listed twice")
+        }
         if let d = defaultService, !seenNames.contains(d) {
             throw (top["default_service"] ?? root).error("'\(d)' is not one of the configured services")
         }
         return TallyConfig(
-            udp: udp, metricsAddress: metricsAddress, admin: admin, services: services,
+            udp: udp, unix: unix, tcp: tcp, maxLineLength: maxLineLength, tcpIdleTimeout: tcpIdleTimeout,
+            metricsAddress: metricsAddress, admin: admin, services: services,
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
             defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level)
     }

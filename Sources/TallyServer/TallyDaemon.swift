@@ -20,6 +20,7 @@ public final class TallyDaemon: Service, Sendable {
     /// Where everything ended up listening (ports resolved when the config said 0).
     public struct Bound: Sendable {
         public var udp: [Int] = []
+        public var tcp: [Int] = []
         public var services: [String: Int] = [:]
         public var admin: Int?
     }
@@ -33,6 +34,8 @@ public final class TallyDaemon: Service, Sendable {
     private let startTime = WallClock.now()
     private let channels = Mutex<[Channel]>([])
     private let bound = Mutex(Bound())
+    private let receivers = Mutex<[UnixDatagramReceiver]>([])
+    private let unixPool = Mutex<NIOThreadPool?>(nil)
 
     public init(config: TallyConfig, catalogue: Catalogue, logger: Logger) {
         self.config = config
@@ -73,25 +76,52 @@ public final class TallyDaemon: Service, Sendable {
     public func start() async throws {
         let defaultService = config.defaultService.flatMap { registry.services.index(of: $0) }
         for address in config.udp {
-            let registry = self.registry
-            let limiter = self.limiter
-            let logger = self.logger
-            let bootstrap = DatagramBootstrap(group: ingestGroup)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                .channelOption(.datagramVectorReadMessageCount, value: 32)
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 32 * 65_536))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let ingestor = Ingestor(
-                            registry: registry, transport: "udp", defaultService: defaultService, limiter: limiter
-                        ) { rejection in logger.warning("\(rejection.message)") }
-                        try channel.pipeline.syncOperations.addHandler(UDPIngestHandler(ingestor: ingestor))
-                    }
-                }
-            let channel = try await bind("UDP ingest on \(address)") {
+            let channel = try await bindDatagram("UDP ingest on \(address)", transport: "udp", service: nil,
+                                                 defaultService: defaultService, vectorReads: true) { bootstrap in
                 try await bootstrap.bind(host: address.host, port: address.port).get()
             }
             bound.withLock { $0.udp.append(channel.localAddress?.port ?? address.port) }
+        }
+        if !config.unix.isEmpty {
+            let pool = NIOThreadPool(numberOfThreads: config.unix.count)
+            pool.start()
+            unixPool.withLock { $0 = pool }
+            for socket in config.unix {
+                let receiver = try UnixDatagramReceiver(path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: 8 << 20)
+                receivers.withLock { $0.append(receiver) }
+                let service = socket.service.flatMap { registry.services.index(of: $0) }
+                pool.submit { _ in
+                    receiver.run(self.makeIngestor(transport: "unix", service: service, defaultService: defaultService))
+                }
+            }
+        }
+        if !config.tcp.isEmpty {
+            // One ingestor per event loop: connections come and go, their loop's ingestor stays.
+            var ingestors: [ObjectIdentifier: NIOLoopBound<Ingestor>] = [:]
+            for loop in ingestGroup.makeIterator() {
+                ingestors[ObjectIdentifier(loop)] = try await loop.submit {
+                    NIOLoopBound(self.makeIngestor(transport: "tcp", service: nil, defaultService: defaultService), eventLoop: loop)
+                }.get()
+            }
+            let pool = ingestors
+            let maxLine = config.maxLineLength
+            let idle = TimeAmount.nanoseconds(Int64(config.tcpIdleTimeout * 1e9))
+            for address in config.tcp {
+                let bootstrap = ServerBootstrap(group: ingestGroup)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let ingestor = pool[ObjectIdentifier(channel.eventLoop)]!.value
+                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                            try channel.pipeline.syncOperations.addHandler(TCPLineHandler(ingestor: ingestor, maxLineLength: maxLine))
+                        }
+                    }
+                let channel = try await bind("TCP ingest on \(address)") {
+                    try await bootstrap.bind(host: address.host, port: address.port).get()
+                }
+                bound.withLock { $0.tcp.append(channel.localAddress?.port ?? address.port) }
+            }
         }
         for (index, service) in config.services.enumerated() {
             let registry = self.registry
@@ -122,6 +152,8 @@ public final class TallyDaemon: Service, Sendable {
         let endpoints = config.services.map { "\($0.name)=http://\(config.metricsAddress):\(b.services[$0.name] ?? $0.port)/metrics" }
         logger.info("tallyd ready", metadata: [
             "udp": "\(zip(config.udp, b.udp).map { "\($0.host):\($1)" })",
+            "tcp": "\(zip(config.tcp, b.tcp).map { "\($0.host):\($1)" })",
+            "unix": "\(config.unix.map(\.path))",
             "endpoints": "\(endpoints.joined(separator: " "))",
             "admin": "\(b.admin.map { "http://\(config.admin!.host):\($0)/metrics" } ?? "off")",
             "families": "\(registry.families.documentedCount) documented",
@@ -134,8 +166,43 @@ public final class TallyDaemon: Service, Sendable {
             return c
         }
         for channel in all { try? await channel.close() }
+        let receivers = self.receivers.withLock { r -> [UnixDatagramReceiver] in
+            defer { r.removeAll() }
+            return r
+        }
+        for r in receivers { r.stop() }
+        if let pool = unixPool.withLock({ p -> NIOThreadPool? in defer { p = nil }; return p }) {
+            try? await pool.shutdownGracefully()
+        }
+        for r in receivers { r.close() }
         try? await ingestGroup.shutdownGracefully()
         try? await httpGroup.shutdownGracefully()
+    }
+
+    private func makeIngestor(transport: String, service: Int?, defaultService: Int?) -> Ingestor {
+        let logger = self.logger
+        return Ingestor(
+            registry: registry, transport: transport, boundService: service, defaultService: defaultService,
+            maxLineLength: config.maxLineLength, limiter: limiter
+        ) { rejection in logger.warning("\(rejection.message)") }
+    }
+
+    private func bindDatagram(
+        _ what: String, transport: String, service: Int?, defaultService: Int?, vectorReads: Bool,
+        _ body: (DatagramBootstrap) async throws -> Channel
+    ) async throws -> Channel {
+        let messages = vectorReads ? 32 : 1
+        var bootstrap = DatagramBootstrap(group: ingestGroup)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * 65_536))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let ingestor = self.makeIngestor(transport: transport, service: service, defaultService: defaultService)
+                    try channel.pipeline.syncOperations.addHandler(UDPIngestHandler(ingestor: ingestor))
+                }
+            }
+        if vectorReads { bootstrap = bootstrap.channelOption(.datagramVectorReadMessageCount, value: messages) }
+        return try await bind(what) { try await body(bootstrap) }
     }
 
     private func bindHTTP(host: String, port: Int, name: String, route: @escaping HTTPEndpointHandler.Route) async throws -> Channel {
@@ -158,6 +225,8 @@ public final class TallyDaemon: Service, Sendable {
             let channel = try await body()
             channels.withLock { $0.append(channel) }
             return channel
+        } catch is UnixDomainSocketPathWrongType {
+            throw StartupError(description: "cannot listen: \(what): the path exists and is not a socket (not deleted)")
         } catch let error as IOError {
             let reason = error.errnoCode == 98 ? "address already in use (is another tallyd or the service itself running?)" : "\(error)"
             throw StartupError(description: "cannot listen: \(what): \(reason)")

@@ -14,7 +14,8 @@ struct Tallyd: AsyncParsableCommand {
         commandName: "tallyd",
         abstract: "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
         discussion: """
-        SEND lines over UDP (127.0.0.1:8125 by default), several per datagram:
+        SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
+        with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
           name:value|type[|@rate][|#tag:value,...]
           c   counter (adds value/rate)    g   gauge (+N/-N adjust it)
           ms  timer in milliseconds, stored in seconds

@@ -113,14 +113,21 @@ def lines_for_all_families(service):
 
 
 class Tallyd:
-    def __init__(self, extra_yaml="", services=None, admin=True, udp_count=1, args=None):
+    def __init__(self, extra_yaml="", services=None, admin=True, udp_count=1, args=None, unix=None, ingest_yaml=""):
+        """unix: {name: service-or-None}; each becomes a socket at self.unix_path(name)."""
         self.services = {name: free_port() for name in (services or SERVICES)}
         self.udp_ports = [free_port(socket.SOCK_DGRAM) for _ in range(udp_count)]
+        self.tcp_port = free_port()
         self.admin_port = free_port() if admin else None
         self.dir = tempfile.TemporaryDirectory(prefix="tallyd-test-")
         self.config_path = os.path.join(self.dir.name, "tallyd.yaml")
+        self.unix = unix or {}
         lines = ["ingest:", "  udp: [" + ", ".join(f'"127.0.0.1:{p}"' for p in self.udp_ports) + "]",
-                 "metrics:", '  address: "127.0.0.1"']
+                 f'  tcp: ["127.0.0.1:{self.tcp_port}"]']
+        lines += ["  unix:"] + [f"    - {{path: {self.unix_path(n)}" + (f", service: {s}" if s else "") + "}"
+                                for n, s in self.unix.items()] if self.unix else ["  unix: []"]
+        lines += [ingest_yaml.rstrip()] if ingest_yaml else []
+        lines += ["metrics:", '  address: "127.0.0.1"']
         lines += ["admin:", '  address: "127.0.0.1"', f"  port: {self.admin_port}"] if admin else ["admin: null"]
         lines += ["services:"] + [f"  {n}: {{port: {p}}}" for n, p in self.services.items()]
         with open(self.config_path, "w") as f:
@@ -128,6 +135,9 @@ class Tallyd:
         self.args = args or []
         self.proc = None
         self.log_path = os.path.join(self.dir.name, "tallyd.log")
+
+    def unix_path(self, name):
+        return os.path.join(self.dir.name, f"{name}.sock")
 
     @property
     def udp_port(self):
@@ -181,6 +191,16 @@ class Tallyd:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(data, ("127.0.0.1", port or self.udp_port))
 
+    def send_unix(self, name, payload):
+        """From an unbound datagram socket, as socat and most clients send."""
+        data = payload.encode() if isinstance(payload, str) else payload
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(data, self.unix_path(name))
+
+    def tcp(self):
+        s = socket.create_connection(("127.0.0.1", self.tcp_port), timeout=5)
+        return s
+
     # reading
     def scrape(self, service):
         status, headers, body = http_get(self.services[service])
@@ -211,9 +231,9 @@ class Tallyd:
     def rejected(self, reason):
         return self.admin_value("tally_lines_rejected_total", reason=reason)
 
-    def received(self):
-        return self.admin_value("tally_lines_received_total", transport="udp")
+    def received(self, transport="udp"):
+        return self.admin_value("tally_lines_received_total", transport=transport)
 
-    def wait_received(self, n, timeout=10.0):
-        """Waits until the daemon has seen at least n lines (UDP is asynchronous)."""
-        return wait_until(lambda: self.received() >= n, timeout=timeout, what=f"{n} lines received")
+    def wait_received(self, n, timeout=10.0, transport="udp"):
+        """Waits until the daemon has seen at least n lines (datagrams are asynchronous)."""
+        return wait_until(lambda: self.received(transport) >= n, timeout=timeout, what=f"{n} {transport} lines received")

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TallyCore
+
+/// A Unix datagram ingest socket with its own receive thread.
+///
+/// SwiftNIO's datagram channel closes itself on datagrams whose sender has no address, and
+/// most Unix senders (socat, Python's `sendto`, the datadog client) are unbound; so this
+/// socket is owned directly: a blocking `recv` loop that wakes every 200 ms to check for
+/// shutdown.
+final class UnixDatagramReceiver: Sendable {
+    let path: String
+    private let fd: Int32
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Mutex<Bool>(false)
+
+    /// Creates and binds the socket: a stale socket file is replaced, any other file is an error.
+    init(path: String, mode: UInt32, group: String?, receiveBuffer: Int) throws {
+        self.path = path
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else {
+                throw StartupError(description: "cannot listen: Unix ingest socket \(path): the path exists and is not a socket (not deleted)")
+            }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw StartupError(description: "cannot create Unix socket \(path): \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            Glibc.close(fd)
+            throw StartupError(description: "Unix socket path \(path) is too long")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw StartupError(description: "cannot listen: Unix ingest socket \(path): \(reason)")
+        }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var size = Int32(receiveBuffer)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        self.fd = fd
+        do {
+            try UnixSocketPermissions.apply(path: path, mode: mode, group: group)
+        } catch {
+            Glibc.close(fd)
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// Receives until `stop()`; meant to run on a thread of its own.
+    func run(_ ingestor: Ingestor) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while !stopping.load(ordering: .relaxed) {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                let now = WallClock.now()
+                buffer.withUnsafeBytes { ingestor.ingest(packet: UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
+            } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                break
+            }
+        }
+        finished.withLock { $0 = true }
+    }
+
+    /// Asks the loop to end (within 200 ms); the caller waits for the thread, then `close()`s.
+    func stop() { stopping.store(true, ordering: .relaxed) }
+
+    func close() {
+        Glibc.close(fd)
+        unlink(path)
+    }
+}

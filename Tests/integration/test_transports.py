@@ -1,0 +1,93 @@
+"""Unix datagram and TCP ingest: real sockets, real clients, socket identity."""
+import os
+import socket
+import subprocess
+
+from datadog.dogstatsd import DogStatsd
+
+from tallykit import TALLYD, Tallyd, wait_until
+
+GOOD = "orders_filled_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT"
+FILLED = dict(order_type="limit", symbol="BTCUSDT")
+
+
+def test_unix_socket_from_unbound_senders():
+    with Tallyd(unix={"ingest": None}) as d:
+        d.send_unix("ingest", GOOD + "\n" + GOOD)
+        subprocess.run(["socat", "-", f"UNIX-SENDTO:{d.unix_path('ingest')}"], input=GOOD.encode(), timeout=10, check=True)
+        c = DogStatsd(socket_path=d.unix_path("ingest"), disable_telemetry=True)
+        c.increment("orders_filled_total", tags=["service:order_executor", "order_type:limit", "symbol:BTCUSDT"])
+        c.flush()
+        d.wait_received(4, transport="unix")
+        assert d.value("order_executor", "orders_filled_total", **FILLED) == 4
+        assert oct(os.stat(d.unix_path("ingest")).st_mode & 0o777) == "0o660"
+
+
+def test_socket_bound_to_a_service_gives_identity_and_refuses_others():
+    with Tallyd(unix={"oe": "order_executor"}) as d:
+        d.send_unix("oe", "orders_filled_total:1|c|#order_type:limit,symbol:BTCUSDT")  # no service named: the socket's
+        d.send_unix("oe", "orders_filled_total:1|c|#service:risk_manager,order_type:limit,symbol:BTCUSDT")
+        d.send_unix("oe", "risk_manager.db_connections_total:3|g")
+        d.wait_received(3, transport="unix")
+        assert d.value("order_executor", "orders_filled_total", **FILLED) == 1
+        wait_until(lambda: d.rejected("service_mismatch") == 2, timeout=5)
+        assert "orders_filled_total" not in d.scrape("risk_manager")
+
+
+def test_stale_socket_is_replaced_and_a_non_socket_path_is_an_error(tmp_path):
+    d = Tallyd(unix={"ingest": None})
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stale.bind(d.unix_path("ingest"))
+    stale.close()  # leaves the file behind, as a crashed daemon would
+    with d:
+        d.send_unix("ingest", GOOD)
+        d.wait_received(1, transport="unix")
+    assert not os.path.exists(d.unix_path("ingest")), "the socket file is removed on shutdown"
+
+    d2 = Tallyd(unix={"ingest": None})
+    with open(d2.unix_path("ingest"), "w") as f:
+        f.write("precious")
+    r = subprocess.run([TALLYD, "--config", d2.config_path], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "not a socket" in r.stderr
+    with open(d2.unix_path("ingest")) as f:
+        assert f.read() == "precious"
+    d2.dir.cleanup()
+
+
+def test_tcp_lines_across_writes_and_connections(tallyd):
+    conns = [tallyd.tcp() for _ in range(5)]
+    for c in conns:
+        c.sendall(GOOD[:20].encode())
+    for c in conns:
+        c.sendall((GOOD[20:] + "\n" + GOOD + "\n").encode())
+    for c in conns:
+        c.close()
+    tallyd.wait_received(10, transport="tcp")
+    assert tallyd.value("order_executor", "orders_filled_total", **FILLED) == 10
+
+
+def test_tcp_overlong_line_is_refused_and_the_connection_continues():
+    with Tallyd(ingest_yaml="  max_line_length: 1024\n") as d:
+        c = d.tcp()
+        c.sendall(b"x" * 3000)
+        c.sendall(b"y" * 3000 + b"\n" + (GOOD + "\n").encode())
+        c.sendall(("A" * 2000 + "\n" + GOOD + "\n").encode())
+        wait_until(lambda: d.value("order_executor", "orders_filled_total", **FILLED) == 2, timeout=5)
+        assert d.rejected("line_too_long") == 2
+        c.close()
+
+
+def test_tcp_half_line_at_disconnect_is_counted(tallyd):
+    c = tallyd.tcp()
+    c.sendall((GOOD + "\n" + GOOD[:15]).encode())
+    c.close()
+    wait_until(lambda: tallyd.rejected("truncated_line") == 1, timeout=5)
+    assert tallyd.value("order_executor", "orders_filled_total", **FILLED) == 1
+
+
+def test_tcp_idle_connections_are_closed():
+    with Tallyd(ingest_yaml="  tcp_idle_timeout: 500ms\n") as d:
+        c = d.tcp()
+        c.settimeout(5)
+        assert c.recv(1) == b"", "the daemon closes an idle connection"
+        c.close()
