@@ -3,8 +3,14 @@ SWIFT   ?= swift
 VENV    := .build/venv
 PYTEST  := $(VENV)/bin/python -m pytest
 CONFIG  ?=
+# make install: where things go (DESTDIR for staging, as packagers expect).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+BIN        ?= .build/release/tallyd
 
-.PHONY: all build release run test test-swift test-integration deps deps-test embed clean
+.PHONY: all build release run test test-swift test-integration deps deps-test embed clean install install-files uninstall
 
 all: build
 
@@ -41,6 +47,31 @@ test-integration: deps-test build
 
 clean:
 	rm -rf .build
+
+## Install the release binary, the systemd units and (unless one exists) /etc/tally/tallyd.yaml.
+install: release
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tallyd
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(PREFIX)/share/doc/tally
+	sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
+	    -e 's#/usr/local/share/doc/#$(PREFIX)/share/doc/#g' systemd/tally.service > $(DESTDIR)$(UNITDIR)/tally.service
+	sed -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' systemd/tally.socket > $(DESTDIR)$(UNITDIR)/tally.socket
+	install -m 0644 systemd/tally.socket.d/ports.conf.example $(DESTDIR)$(UNITDIR)/tally.socket.d/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml ]; then \
+	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml (the shipped default: tallyd --print-default-config)"; \
+	else install -D -m 0644 config/tallyd.yaml $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; fi
+	@echo "installed; then: systemctl daemon-reload && systemctl enable --now tally.socket tally.service"
+
+## Remove what install put there, except the config (it may hold an operator's edits).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tallyd $(DESTDIR)$(UNITDIR)/tally.service $(DESTDIR)$(UNITDIR)/tally.socket \
+	      $(DESTDIR)$(UNITDIR)/tally.socket.d/ports.conf.example
+	-rmdir $(DESTDIR)$(UNITDIR)/tally.socket.d 2>/dev/null
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/tally
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; remove it by hand if you no longer need it"
 
 ## Benchmarks (own package under Benchmarks/, release build): the ordo-one/benchmark suite.
 bench: deps embed

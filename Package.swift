@@ -19,16 +19,20 @@ let package = Package(
     targets: [
         // Protocol parsing, catalogue, registry, exposition. No I/O.
         .target(name: "TallyCore"),
+        // libsystemd (sd_notify, watchdog, socket activation) from Debian's libsystemd-dev.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Config loading, listeners, HTTP endpoints, lifecycle, logging.
         .target(
             name: "TallyServer",
             dependencies: [
                 "TallyCore",
+                "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

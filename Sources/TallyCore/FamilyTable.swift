@@ -23,14 +23,19 @@ public final class FamilyTable: Sendable {
     }
 
     public let documentedCount: Int
-    public let policy: UnknownPolicy
+    /// Changeable at runtime (config reload); read only when a name is not yet known.
+    public var policy: UnknownPolicy {
+        get { policyIsAccept.load(ordering: .relaxed) ? .accept : .reject }
+        set { policyIsAccept.store(newValue == .accept, ordering: .relaxed) }
+    }
+    private let policyIsAccept: Atomic<Bool>
     public let defaultBuckets: [Double]
     public let maxFamilies: Int
     private let state: Mutex<State>
 
     public init(catalogue: Catalogue, policy: UnknownPolicy, defaultBuckets: [Double], maxFamilies: Int = 10_000) {
         documentedCount = catalogue.families.count
-        self.policy = policy
+        policyIsAccept = Atomic(policy == .accept)
         self.defaultBuckets = defaultBuckets
         self.maxFamilies = maxFamilies
         var s = State(descriptors: catalogue.families)

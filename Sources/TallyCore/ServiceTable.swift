@@ -19,14 +19,19 @@ public final class ServiceTable: Sendable {
     }
 
     public let names: [String]
-    public let heartbeatTimeout: Double
+    /// Changeable at runtime (config reload); read once per liveness check.
+    public var heartbeatTimeout: Double {
+        get { Double(bitPattern: timeoutBits.load(ordering: .relaxed)) }
+        set { timeoutBits.store(newValue.bitPattern, ordering: .relaxed) }
+    }
+    private let timeoutBits: Atomic<UInt64>
     let nameBytes: [[UInt8]]
     /// One lock for all services: it is taken once per packet per service, never per line.
     private let states: Mutex<[Liveness]>
 
     public init(names: [String], heartbeatTimeout: Double) {
         self.names = names
-        self.heartbeatTimeout = heartbeatTimeout
+        timeoutBits = Atomic(heartbeatTimeout.bitPattern)
         nameBytes = names.map { Array($0.utf8) }
         states = Mutex([Liveness](repeating: Liveness(), count: names.count))
     }
@@ -70,7 +75,8 @@ public final class ServiceTable: Sendable {
     }
 
     public func isUp(_ service: Int, now: Double) -> Bool {
-        states.withLock { $0[service].isUp(now: now, timeout: heartbeatTimeout) }
+        let timeout = heartbeatTimeout
+        return states.withLock { $0[service].isUp(now: now, timeout: timeout) }
     }
 
     private func update(_ service: Int, now: Double, _ body: (inout Liveness) -> Void) {

@@ -18,10 +18,12 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
 
     private let route: Route
     private let name: String
+    private let inFlight: InFlightRequests
     private var head: HTTPRequestHead?
 
-    init(name: String, route: @escaping Route) {
+    init(name: String, inFlight: InFlightRequests, route: @escaping Route) {
         self.name = name
+        self.inFlight = inFlight
         self.route = route
     }
 
@@ -37,6 +39,7 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        inFlight.begin()
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         var response: Response
         if head.method != .GET && head.method != .HEAD {
@@ -61,6 +64,8 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let inFlight = self.inFlight
+        done.whenComplete { _ in inFlight.end() }
         if !keepAlive {
             let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in ctx.value.close(promise: nil) }

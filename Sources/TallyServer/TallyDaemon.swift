@@ -8,14 +8,17 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TallyCore
+import UnixSignals
 
 /// A startup failure an operator can act on; `description` is the whole message.
 public struct StartupError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// The whole daemon: UDP ingest into the registry, one /metrics endpoint per service, the
-/// admin endpoint. `run()` binds everything, serves until graceful shutdown, then closes.
+/// The whole daemon: ingest (UDP, TCP, Unix datagram) into the registry, one /metrics
+/// endpoint per service, the admin endpoint, and its life under systemd. `run()` binds (or
+/// adopts) everything, tells systemd it is ready, serves until graceful shutdown, then drains
+/// and closes.
 public final class TallyDaemon: Service, Sendable {
     /// Where everything ended up listening (ports resolved when the config said 0).
     public struct Bound: Sendable {
@@ -25,78 +28,152 @@ public final class TallyDaemon: Service, Sendable {
         public var admin: Int?
     }
 
+    /// What the executable hands over besides the config.
+    public struct Options: Sendable {
+        /// Re-reads the config for SIGHUP; nil when running the embedded default.
+        public var reloadConfig: (@Sendable () throws -> TallyConfig)?
+        /// Sockets passed by systemd (`Systemd.takeListenedSockets()`).
+        public var passedSockets: [Systemd.PassedSocket] = []
+        /// `TALLYD_DEBUG_HOOKS=1`: test-only admin paths such as `/debug/wedge-ingest-loop`.
+        public var debugHooks = false
+        /// How often `STATUS=` is refreshed.
+        public var statusInterval: Double = 5
+
+        public init(reloadConfig: (@Sendable () throws -> TallyConfig)? = nil, passedSockets: [Systemd.PassedSocket] = [], debugHooks: Bool = false) {
+            self.reloadConfig = reloadConfig
+            self.passedSockets = passedSockets
+            self.debugHooks = debugHooks
+        }
+    }
+
     public let config: TallyConfig
     public let registry: Registry
+    public let liveness = Liveness()
+    private let options: Options
     private let logger: Logger
     private let ingestGroup: MultiThreadedEventLoopGroup
     private let httpGroup: MultiThreadedEventLoopGroup
     private let limiter = RejectLogLimiter(interval: 1)
     private let startTime = WallClock.now()
+    private let datagramChannels = Mutex<[Channel]>([])
     private let channels = Mutex<[Channel]>([])
     private let bound = Mutex(Bound())
     private let receivers = Mutex<[UnixDatagramReceiver]>([])
     private let unixPool = Mutex<NIOThreadPool?>(nil)
+    private let inFlight = InFlightRequests()
+    private let running = Mutex(TallyConfig?.none)
 
-    public init(config: TallyConfig, catalogue: Catalogue, logger: Logger) {
+    public init(config: TallyConfig, catalogue: Catalogue, logger: Logger, options: Options = Options()) {
         self.config = config
         self.logger = logger
+        self.options = options
         let families = FamilyTable(catalogue: catalogue, policy: config.unknownFamilies, defaultBuckets: config.defaultBuckets)
         let services = ServiceTable(names: config.services.map(\.name), heartbeatTimeout: config.heartbeatTimeout)
         registry = Registry(families: families, services: services)
         ingestGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         httpGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        running.withLock { $0 = config }
     }
 
     /// Loads the catalogue the config names (or the embedded one) and builds the daemon.
-    public static func make(config: TallyConfig, logger: Logger) throws -> TallyDaemon {
-        let catalogue: Catalogue
+    public static func make(config: TallyConfig, logger: Logger, options: Options = Options()) throws -> TallyDaemon {
+        TallyDaemon(config: config, catalogue: try loadCatalogue(config), logger: logger, options: options)
+    }
+
+    static func loadCatalogue(_ config: TallyConfig) throws -> Catalogue {
         if let path = config.cataloguePath {
-            catalogue = try CatalogueLoader.parse(yaml: try FileText.read(path), source: path)
-        } else {
-            catalogue = CatalogueLoader.embedded()
+            return try CatalogueLoader.parse(yaml: try FileText.read(path), source: path)
         }
-        return TallyDaemon(config: config, catalogue: catalogue, logger: logger)
+        return CatalogueLoader.embedded()
     }
 
     public var boundAddresses: Bound { bound.withLock { $0 } }
 
     public func run() async throws {
+        // Trap SIGHUP before anything else: its default action would end the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         do {
             try await start()
         } catch {
+            Systemd.notify("STATUS=failed to start: \(error)")
             await stop()
             throw error
         }
-        try? await gracefulShutdown()
-        logger.info("shutting down")
+        Systemd.notify("READY=1\nSTATUS=\(statusLine(previous: nil).line)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.supervise() }
+            group.addTask {
+                for await _ in hangups { self.reload() }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        logger.info("shutting down: draining receive queues")
+        Systemd.notify("STOPPING=1\nSTATUS=stopping: draining receive queues and in-flight scrapes")
         await stop()
+        var total = IngestStats()
+        for (_, s) in registry.ingestStats() { total.merge(s) }
+        logger.info("tallyd stopped", metadata: [
+            "packets": "\(total.packets)", "lines": "\(total.lines)",
+            "accepted": "\(total.accepted)", "rejected": "\(total.lines - total.accepted)",
+        ])
     }
 
-    /// Binds every listener; throws a `StartupError` naming the first one that fails.
+    /// Binds (or adopts from systemd) every listener; throws a `StartupError` naming the first
+    /// one that fails.
     public func start() async throws {
+        let activation = try SocketActivation(passed: options.passedSockets, config: config)
         let defaultService = config.defaultService.flatMap { registry.services.index(of: $0) }
-        for address in config.udp {
-            let channel = try await bindDatagram("UDP ingest on \(address)", transport: "udp", service: nil,
-                                                 defaultService: defaultService, vectorReads: true) { bootstrap in
-                try await bootstrap.bind(host: address.host, port: address.port).get()
+        let now = WallClock.now()
+        for (i, loop) in ingestGroup.makeIterator().enumerated() {
+            liveness.register("ingest loop \(i)", now: now)
+            _ = loop
+        }
+        liveness.register("http loop", now: now)
+
+        // UDP: adopted sockets first; config entries with another port are bound.
+        for passed in activation.udp {
+            let channel = try await bindDatagram("UDP ingest (socket activation, fd \(passed.fd))", defaultService: defaultService) {
+                try await $0.withBoundSocket(passed.fd).get()
+            }
+            bound.withLock { $0.udp.append(channel.localAddress?.port ?? passed.port) }
+        }
+        for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
+            let channel = try await bindDatagram("UDP ingest on \(address)", defaultService: defaultService) {
+                try await $0.bind(host: address.host, port: address.port).get()
             }
             bound.withLock { $0.udp.append(channel.localAddress?.port ?? address.port) }
         }
-        if !config.unix.isEmpty {
-            let pool = NIOThreadPool(numberOfThreads: config.unix.count)
+
+        // Unix datagram sockets: our own receive threads (see UnixDatagramReceiver).
+        var unixSockets: [(UnixDatagramReceiver, TallyConfig.UnixSocket?)] = []
+        for passed in activation.unix {
+            let entry = config.unix.first { $0.path == passed.path }
+            unixSockets.append((UnixDatagramReceiver(adopting: passed.fd, path: passed.path), entry))
+        }
+        for socket in config.unix where !activation.unix.contains(where: { $0.path == socket.path }) {
+            unixSockets.append((try UnixDatagramReceiver(path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: 8 << 20), socket))
+        }
+        if !unixSockets.isEmpty {
+            let pool = NIOThreadPool(numberOfThreads: unixSockets.count)
             pool.start()
             unixPool.withLock { $0 = pool }
-            for socket in config.unix {
-                let receiver = try UnixDatagramReceiver(path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: 8 << 20)
+            for (receiver, entry) in unixSockets {
                 receivers.withLock { $0.append(receiver) }
-                let service = socket.service.flatMap { registry.services.index(of: $0) }
+                let service = entry?.service.flatMap { registry.services.index(of: $0) }
+                let part = "unix \(receiver.path)"
+                liveness.register(part, now: now)
+                let liveness = self.liveness
                 pool.submit { _ in
-                    receiver.run(self.makeIngestor(transport: "unix", service: service, defaultService: defaultService))
+                    receiver.run(self.makeIngestor(transport: "unix", service: service, defaultService: defaultService)) {
+                        liveness.beat(part, now: WallClock.now())
+                    }
                 }
             }
         }
-        if !config.tcp.isEmpty {
-            // One ingestor per event loop: connections come and go, their loop's ingestor stays.
+
+        // TCP: one ingestor per event loop; connections come and go, their loop's ingestor stays.
+        if !config.tcp.isEmpty || !activation.tcp.isEmpty {
             var ingestors: [ObjectIdentifier: NIOLoopBound<Ingestor>] = [:]
             for loop in ingestGroup.makeIterator() {
                 ingestors[ObjectIdentifier(loop)] = try await loop.submit {
@@ -106,42 +183,57 @@ public final class TallyDaemon: Service, Sendable {
             let pool = ingestors
             let maxLine = config.maxLineLength
             let idle = TimeAmount.nanoseconds(Int64(config.tcpIdleTimeout * 1e9))
-            for address in config.tcp {
-                let bootstrap = ServerBootstrap(group: ingestGroup)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .serverChannelOption(.backlog, value: 1024)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let ingestor = pool[ObjectIdentifier(channel.eventLoop)]!.value
-                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                            try channel.pipeline.syncOperations.addHandler(TCPLineHandler(ingestor: ingestor, maxLineLength: maxLine))
-                        }
+            let bootstrap = ServerBootstrap(group: ingestGroup)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 1024)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let ingestor = pool[ObjectIdentifier(channel.eventLoop)]!.value
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                        try channel.pipeline.syncOperations.addHandler(TCPLineHandler(ingestor: ingestor, maxLineLength: maxLine))
                     }
+                }
+            for passed in activation.tcp {
+                let channel = try await bind("TCP ingest (socket activation, fd \(passed.fd))") {
+                    try await bootstrap.withBoundSocket(passed.fd).get()
+                }
+                bound.withLock { $0.tcp.append(channel.localAddress?.port ?? passed.port) }
+            }
+            for address in config.tcp where !activation.tcp.contains(where: { $0.port == address.port }) {
                 let channel = try await bind("TCP ingest on \(address)") {
                     try await bootstrap.bind(host: address.host, port: address.port).get()
                 }
                 bound.withLock { $0.tcp.append(channel.localAddress?.port ?? address.port) }
             }
         }
+
         for (index, service) in config.services.enumerated() {
             let registry = self.registry
-            let channel = try await bindHTTP(host: config.metricsAddress, port: service.port, name: service.name) { path in
+            let channel = try await bindHTTP(host: config.metricsAddress, port: service.port, passed: activation.services[service.name],
+                                             name: service.name) { path in
                 guard path == "/metrics" else { return nil }
                 return .init(status: .ok, contentType: ExpositionRenderer.contentType,
                              body: ExpositionRenderer.render(registry, service: index, now: WallClock.now()))
             }
             bound.withLock { $0.services[service.name] = channel.localAddress?.port ?? service.port }
         }
-        if let admin = config.admin {
+        if config.admin != nil || activation.admin != nil {
+            let admin = config.admin ?? TallyConfig.HostPort(host: "127.0.0.1", port: 9102)
             let registry = self.registry
             let startTime = self.startTime
-            let channel = try await bindHTTP(host: admin.host, port: admin.port, name: "the admin endpoint") { path in
+            let debugHooks = options.debugHooks
+            let ingestGroup = self.ingestGroup
+            let channel = try await bindHTTP(host: admin.host, port: admin.port, passed: activation.admin, name: "the admin endpoint") { path in
                 switch path {
                 case "/metrics":
                     return .init(status: .ok, contentType: ExpositionRenderer.contentType,
                                  body: AdminExposition.render(registry: registry, startTime: startTime))
                 case "/healthz":
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
+                case "/debug/wedge-ingest-loop" where debugHooks:
+                    // Test hook for the watchdog: blocks one ingest event loop for good.
+                    ingestGroup.any().execute { while true { sleep(1) } }
+                    return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("wedged one ingest loop\n".utf8))
                 default:
                     return nil
                 }
@@ -151,21 +243,41 @@ public final class TallyDaemon: Service, Sendable {
         let b = boundAddresses
         let endpoints = config.services.map { "\($0.name)=http://\(config.metricsAddress):\(b.services[$0.name] ?? $0.port)/metrics" }
         logger.info("tallyd ready", metadata: [
-            "udp": "\(zip(config.udp, b.udp).map { "\($0.host):\($1)" })",
-            "tcp": "\(zip(config.tcp, b.tcp).map { "\($0.host):\($1)" })",
-            "unix": "\(config.unix.map(\.path))",
+            "udp": "\(b.udp)",
+            "tcp": "\(b.tcp)",
+            "unix": "\(unixSockets.map(\.0.path))",
             "endpoints": "\(endpoints.joined(separator: " "))",
-            "admin": "\(b.admin.map { "http://\(config.admin!.host):\($0)/metrics" } ?? "off")",
+            "admin": "\(b.admin.map { "http://\((config.admin ?? .init(host: "127.0.0.1", port: 0)).host):\($0)/metrics" } ?? "off")",
             "families": "\(registry.families.documentedCount) documented",
+            "socket_activation": "\(options.passedSockets.map(\.name))",
         ])
     }
 
+    /// Stops accepting, lets the receive loops empty what is already queued, waits for
+    /// in-flight scrapes, then closes everything.
     public func stop() async {
-        let all = channels.withLock { c -> [Channel] in
+        let servers = channels.withLock { c -> [Channel] in
             defer { c.removeAll() }
             return c
         }
-        for channel in all { try? await channel.close() }
+        for channel in servers { try? await channel.close() }
+        // Datagram sockets cannot refuse new datagrams without closing; keep reading until the
+        // packet counters stop moving (the queue is empty), at most a second.
+        let datagrams = datagramChannels.withLock { c -> [Channel] in
+            defer { c.removeAll() }
+            return c
+        }
+        if !datagrams.isEmpty {
+            var last = totalPackets()
+            let deadline = WallClock.now() + 1
+            while WallClock.now() < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+                let current = totalPackets()
+                if current == last { break }
+                last = current
+            }
+        }
+        for channel in datagrams { try? await channel.close() }
         let receivers = self.receivers.withLock { r -> [UnixDatagramReceiver] in
             defer { r.removeAll() }
             return r
@@ -175,9 +287,150 @@ public final class TallyDaemon: Service, Sendable {
             try? await pool.shutdownGracefully()
         }
         for r in receivers { r.close() }
+        await inFlight.waitUntilIdle(timeout: 5)
         try? await ingestGroup.shutdownGracefully()
         try? await httpGroup.shutdownGracefully()
     }
+
+    private func totalPackets() -> Int {
+        registry.ingestStats().reduce(0) { $0 + $1.stats.packets }
+    }
+
+    // MARK: systemd supervision
+
+    /// Until cancelled: sends liveness probes through every loop, pings the watchdog while
+    /// all of them answer, and refreshes `STATUS=`.
+    private func supervise() async {
+        guard Systemd.notifySocketPresent else { return }
+        let watchdog = Systemd.watchdogInterval()
+        let tick = min(watchdog.map { $0 / 2 } ?? options.statusInterval, options.statusInterval)
+        var previous = statusLine(previous: nil).sample
+        var lastStatus = WallClock.now()
+        var wedgedReported = false
+        if watchdog != nil { Systemd.notify("WATCHDOG=1") }
+        while !Task.isCancelled {
+            probe()
+            do { try await Task.sleep(for: .milliseconds(Int(tick * 1000))) } catch { return }
+            let now = WallClock.now()
+            if let watchdog {
+                let stale = liveness.stale(now: now, maxAge: watchdog)
+                if stale.isEmpty {
+                    Systemd.notify("WATCHDOG=1")
+                    wedgedReported = false
+                } else if !wedgedReported {
+                    wedgedReported = true
+                    let parts = stale.map { "\($0.part) silent for \(Int($0.age * 1000)) ms" }.joined(separator: ", ")
+                    logger.critical("watchdog: not pinging systemd, \(parts); systemd will restart tallyd")
+                    Systemd.notify("STATUS=wedged: \(parts)")
+                }
+            }
+            if now - lastStatus >= options.statusInterval, !wedgedReported {
+                let s = statusLine(previous: (previous, lastStatus))
+                Systemd.notify("STATUS=\(s.line)")
+                previous = s.sample
+                lastStatus = now
+            }
+        }
+    }
+
+    /// Schedules one heartbeat on every event loop; the HTTP loop's also takes every shard lock.
+    private func probe() {
+        let liveness = self.liveness
+        for (i, loop) in ingestGroup.makeIterator().enumerated() {
+            loop.execute { liveness.beat("ingest loop \(i)", now: WallClock.now()) }
+        }
+        let registry = self.registry
+        httpGroup.any().execute {
+            _ = registry.seriesCounts()
+            liveness.beat("http loop", now: WallClock.now())
+        }
+    }
+
+    struct StatusSample { var lines = 0; var rejected = 0 }
+
+    /// `"1234 lines/s, 5678 series, 2 rejects/s"` over the interval since `previous`.
+    private func statusLine(previous: (StatusSample, Double)?) -> (line: String, sample: StatusSample) {
+        var sample = StatusSample()
+        for (_, s) in registry.ingestStats() {
+            sample.lines += s.lines
+            sample.rejected += s.lines - s.accepted
+        }
+        let series = registry.seriesCounts().reduce(0, +)
+        guard let (before, at) = previous else {
+            return ("ready, \(series) series, \(sample.lines) lines so far", sample)
+        }
+        let dt = max(WallClock.now() - at, 0.001)
+        let lps = Int((Double(sample.lines - before.lines) / dt).rounded())
+        let rps = Int((Double(sample.rejected - before.rejected) / dt).rounded())
+        return ("\(lps) lines/s, \(series) series, \(rps) rejects/s", sample)
+    }
+
+    // MARK: reload
+
+    /// SIGHUP: re-reads the config (and its catalogue) and applies what can change while
+    /// running; an invalid file keeps the running config and says why.
+    func reload() {
+        Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(Systemd.monotonicMicroseconds())")
+        let status: String
+        if let load = options.reloadConfig {
+            do {
+                let new = try load()
+                let catalogue = try Self.loadCatalogue(new)
+                status = apply(new, catalogue: catalogue)
+                logger.notice("reload: \(status)")
+            } catch {
+                status = "reload failed, keeping the running config: \(error)"
+                logger.error("\(status)")
+            }
+        } else {
+            status = "reload: running the embedded default config, nothing to re-read"
+            logger.notice("\(status)")
+        }
+        Systemd.notify("READY=1\nSTATUS=\(status)")
+    }
+
+    /// Applies log level, heartbeat timeout and the unknown-families policy; names every other
+    /// change as needing a restart.
+    private func apply(_ new: TallyConfig, catalogue: Catalogue) -> String {
+        let old = running.withLock { $0! }
+        var applied: [String] = []
+        var restart: [String] = []
+        if new.logLevel != old.logLevel {
+            LogLevelControl.shared.level = new.logLevel
+            applied.append("log_level=\(new.logLevel)")
+        }
+        if new.heartbeatTimeout != old.heartbeatTimeout {
+            registry.services.heartbeatTimeout = new.heartbeatTimeout
+            applied.append("heartbeat_timeout=\(new.heartbeatTimeout)s")
+        }
+        if new.unknownFamilies != old.unknownFamilies {
+            registry.families.policy = new.unknownFamilies
+            applied.append("unknown_families=\(new.unknownFamilies.rawValue)")
+        }
+        let documented = (0..<registry.families.documentedCount).map { registry.families.descriptor($0) }
+        if catalogue.families != documented { restart.append("catalogue") }
+        if new.udp != old.udp || new.tcp != old.tcp || new.unix != old.unix { restart.append("ingest") }
+        if new.services != old.services || new.metricsAddress != old.metricsAddress { restart.append("services") }
+        if new.admin != old.admin { restart.append("admin") }
+        if new.defaultService != old.defaultService { restart.append("default_service") }
+        if new.defaultBuckets != old.defaultBuckets { restart.append("default_buckets") }
+        if new.maxLineLength != old.maxLineLength || new.tcpIdleTimeout != old.tcpIdleTimeout { restart.append("ingest limits") }
+        var merged = new
+        if !restart.isEmpty {
+            // Keep describing what actually runs, so the next reload compares against it.
+            merged = old
+            merged.logLevel = new.logLevel
+            merged.heartbeatTimeout = new.heartbeatTimeout
+            merged.unknownFamilies = new.unknownFamilies
+        }
+        running.withLock { $0 = merged }
+        var parts = ["reloaded"]
+        parts.append(applied.isEmpty ? "nothing changed that applies live" : "applied " + applied.joined(separator: ", "))
+        if !restart.isEmpty { parts.append("restart tallyd to apply: " + restart.joined(separator: ", ")) }
+        return parts.joined(separator: "; ")
+    }
+
+    // MARK: binding
 
     private func makeIngestor(transport: String, service: Int?, defaultService: Int?) -> Ingestor {
         let logger = self.logger
@@ -187,43 +440,49 @@ public final class TallyDaemon: Service, Sendable {
         ) { rejection in logger.warning("\(rejection.message)") }
     }
 
-    private func bindDatagram(
-        _ what: String, transport: String, service: Int?, defaultService: Int?, vectorReads: Bool,
-        _ body: (DatagramBootstrap) async throws -> Channel
-    ) async throws -> Channel {
-        let messages = vectorReads ? 32 : 1
-        var bootstrap = DatagramBootstrap(group: ingestGroup)
+    private func bindDatagram(_ what: String, defaultService: Int?, _ body: (DatagramBootstrap) async throws -> Channel) async throws -> Channel {
+        let messages = 32
+        let bootstrap = DatagramBootstrap(group: ingestGroup)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * 65_536))
+            .channelOption(.datagramVectorReadMessageCount, value: messages)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let ingestor = self.makeIngestor(transport: transport, service: service, defaultService: defaultService)
+                    let ingestor = self.makeIngestor(transport: "udp", service: nil, defaultService: defaultService)
                     try channel.pipeline.syncOperations.addHandler(UDPIngestHandler(ingestor: ingestor))
                 }
             }
-        if vectorReads { bootstrap = bootstrap.channelOption(.datagramVectorReadMessageCount, value: messages) }
-        return try await bind(what) { try await body(bootstrap) }
+        let channel = try await bind(what, register: false) { try await body(bootstrap) }
+        datagramChannels.withLock { $0.append(channel) }
+        return channel
     }
 
-    private func bindHTTP(host: String, port: Int, name: String, route: @escaping HTTPEndpointHandler.Route) async throws -> Channel {
+    private func bindHTTP(host: String, port: Int, passed: SocketActivation.InetSocket?, name: String,
+                          route: @escaping HTTPEndpointHandler.Route) async throws -> Channel {
+        let inFlight = self.inFlight
         let bootstrap = ServerBootstrap(group: httpGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPEndpointHandler(name: name, route: route))
+                    try channel.pipeline.syncOperations.addHandler(HTTPEndpointHandler(name: name, inFlight: inFlight, route: route))
                 }
             }
+        if let passed {
+            return try await bind("/metrics for \(name) (socket activation, fd \(passed.fd))") {
+                try await bootstrap.withBoundSocket(passed.fd).get()
+            }
+        }
         return try await bind("/metrics for \(name) on \(TallyConfig.HostPort(host: host, port: port))") {
             try await bootstrap.bind(host: host, port: port).get()
         }
     }
 
-    private func bind(_ what: String, _ body: () async throws -> Channel) async throws -> Channel {
+    private func bind(_ what: String, register: Bool = true, _ body: () async throws -> Channel) async throws -> Channel {
         do {
             let channel = try await body()
-            channels.withLock { $0.append(channel) }
+            if register { channels.withLock { $0.append(channel) } }
             return channel
         } catch is UnixDomainSocketPathWrongType {
             throw StartupError(description: "cannot listen: \(what): the path exists and is not a socket (not deleted)")
@@ -232,6 +491,21 @@ public final class TallyDaemon: Service, Sendable {
             throw StartupError(description: "cannot listen: \(what): \(reason)")
         } catch {
             throw StartupError(description: "cannot listen: \(what): \(error)")
+        }
+    }
+}
+
+/// Responses being written; shutdown waits for them so no scrape is cut off.
+final class InFlightRequests: Sendable {
+    private let count = Atomic<Int>(0)
+
+    func begin() { count.add(1, ordering: .relaxed) }
+    func end() { count.subtract(1, ordering: .relaxed) }
+
+    func waitUntilIdle(timeout: Double) async {
+        let deadline = WallClock.now() + timeout
+        while count.load(ordering: .relaxed) > 0 && WallClock.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 }

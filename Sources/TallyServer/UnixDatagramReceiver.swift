@@ -13,12 +13,15 @@ import TallyCore
 final class UnixDatagramReceiver: Sendable {
     let path: String
     private let fd: Int32
+    /// Adopted from systemd: the socket file is systemd's, never unlinked here.
+    private let ownsPath: Bool
     private let stopping = Atomic<Bool>(false)
     private let finished = Mutex<Bool>(false)
 
     /// Creates and binds the socket: a stale socket file is replaced, any other file is an error.
     init(path: String, mode: UInt32, group: String?, receiveBuffer: Int) throws {
         self.path = path
+        ownsPath = true
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else {
@@ -61,17 +64,35 @@ final class UnixDatagramReceiver: Sendable {
         }
     }
 
-    /// Receives until `stop()`; meant to run on a thread of its own.
-    func run(_ ingestor: Ingestor) {
+    /// Adopts a socket passed by systemd (already bound, its file owned by systemd).
+    init(adopting fd: Int32, path: String) {
+        self.path = path
+        self.fd = fd
+        ownsPath = false
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // systemd may pass it non-blocking; the loop relies on SO_RCVTIMEO instead.
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+    }
+
+    /// Receives until `stop()`, then empties what is still queued; meant to run on a thread of
+    /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat).
+    func run(_ ingestor: Ingestor, tick: () -> Void = {}) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while !stopping.load(ordering: .relaxed) {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
+        var draining = false
+        while true {
+            if !draining && stopping.load(ordering: .relaxed) { draining = true }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, draining ? Int32(MSG_DONTWAIT) : 0) }
+            if n >= 0 {
                 let now = WallClock.now()
-                buffer.withUnsafeBytes { ingestor.ingest(packet: UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
-            } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                if n > 0 { buffer.withUnsafeBytes { ingestor.ingest(packet: UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) } }
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                if draining { break }
+            } else if errno != EINTR {
                 break
             }
+            tick()
         }
         finished.withLock { $0 = true }
     }
@@ -81,6 +102,6 @@ final class UnixDatagramReceiver: Sendable {
 
     func close() {
         Glibc.close(fd)
-        unlink(path)
+        if ownsPath { unlink(path) }
     }
 }

@@ -38,6 +38,11 @@ struct Tallyd: AsyncParsableCommand {
         REFUSED LINES are counted in tally_lines_rejected_total{reason} and
           logged at most once per second per reason:
         \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
+
+        SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout and
+          unknown_families apply live); SIGTERM drains and exits 0.
+        SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
+          socket activation by FileDescriptorName; see systemd/tally.service.
         """)
 
     @Option(name: .customLong("config"), help: ArgumentHelp("Configuration file (YAML). Without it the embedded default runs.", valueName: "file"))
@@ -77,16 +82,21 @@ struct Tallyd: AsyncParsableCommand {
         } catch {
             Self.fail("\(error)")
         }
-        let level = config.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LogLevelControl.shared.level = config.logLevel
+        LoggingSystem.bootstrap(LogLevelControl.handler)
         let logger = Logger(label: "tallyd")
+        var options = TallyDaemon.Options(
+            passedSockets: Systemd.takeListenedSockets(),
+            debugHooks: getenv("TALLYD_DEBUG_HOOKS").map { String(cString: $0) == "1" } ?? false)
+        if let interval = getenv("TALLYD_STATUS_INTERVAL").flatMap({ Double(String(cString: $0)) }), interval > 0 {
+            options.statusInterval = interval
+        }
+        if let path = configPath {
+            options.reloadConfig = { try Self.load(path) }
+        }
         let daemon: TallyDaemon
         do {
-            daemon = try TallyDaemon.make(config: config, logger: logger)
+            daemon = try TallyDaemon.make(config: config, logger: logger, options: options)
         } catch {
             Self.fail("\(error)")
         }
@@ -109,6 +119,7 @@ struct Tallyd: AsyncParsableCommand {
     static func fail(_ message: String) -> Never {
         var err = StandardError()
         print("tallyd: \(message)", to: &err)
+        Systemd.notify("STATUS=failed: \(message)")
         Glibc.exit(1)
     }
 }

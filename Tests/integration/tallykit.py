@@ -113,8 +113,14 @@ def lines_for_all_families(service):
 
 
 class Tallyd:
-    def __init__(self, extra_yaml="", services=None, admin=True, udp_count=1, args=None, unix=None, ingest_yaml=""):
-        """unix: {name: service-or-None}; each becomes a socket at self.unix_path(name)."""
+    def __init__(self, extra_yaml="", services=None, admin=True, udp_count=1, args=None, unix=None, ingest_yaml="",
+                 env=None, prefix=None, pass_fds=()):
+        """unix: {name: service-or-None}; each becomes a socket at self.unix_path(name).
+        env: extra environment; prefix: a command tallyd runs under (systemd-socket-activate);
+        pass_fds: descriptors to inherit (socket activation by hand)."""
+        self.env = env or {}
+        self.prefix = prefix or []
+        self.pass_fds = pass_fds
         self.services = {name: free_port() for name in (services or SERVICES)}
         self.udp_ports = [free_port(socket.SOCK_DGRAM) for _ in range(udp_count)]
         self.tcp_port = free_port()
@@ -143,10 +149,16 @@ class Tallyd:
     def udp_port(self):
         return self.udp_ports[0]
 
-    def start(self, timeout=20.0):
+    def launch(self):
+        """Starts the process without waiting for it to answer."""
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([TALLYD, "--config", self.config_path, *self.args],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*self.prefix, TALLYD, "--config", self.config_path, *self.args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+                                     pass_fds=self.pass_fds)
+        return self
+
+    def start(self, timeout=20.0):
+        self.launch()
         ports = list(self.services.values()) + ([self.admin_port] if self.admin_port else [])
 
         def ready():
