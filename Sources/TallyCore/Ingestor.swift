@@ -2,91 +2,43 @@
 /// keeps its own scratch buffers and family cache so that a line for an existing series
 /// allocates nothing and takes one shard lock.
 public final class Ingestor {
-    /// The hot-path view of a family, cached per loop.
-    struct FamilyInfo {
-        enum Special { case none, serviceUp, serviceStartTime }
-        var type: FamilyType
-        var unit: FamilyUnit
-        var name: String
-        /// Documented label names as bytes; nil for undocumented families.
-        var labels: [[UInt8]]?
-        var serviceLabel: Int?
-        var buckets: [Double]
-        var width: Int
-        var special: Special
-    }
-
-    public let registry: Registry
     public let cell: IngestStatsCell
+    public var registry: Registry { state.registry }
     /// Set for sockets bound to one service: lines naming another service are refused.
-    public let boundService: Int?
-    public let defaultService: Int?
+    public var boundService: Int? { state.boundService }
+    public var defaultService: Int? { state.defaultService }
     /// Longer lines are refused as `line_too_long`.
-    public let maxLineLength: Int
-    private let limiter: RejectLogLimiter
-    private let onReject: (Rejection) -> Void
+    public var maxLineLength: Int { state.maxLineLength }
 
-    private var familyCache = ByteKeyTable(capacity: 128)
-    private var familyCacheIDs: [Int32] = []
-    private var infos: [FamilyInfo?] = []
-    private var key: [UInt8] = []
-    private var scratch: [UInt8] = []
-    private var labelValues: [Range<Int>] = []
-    private var pairs: [(key: Range<Int>, value: Range<Int>, name: String)] = []
-    private var updates: [SampleUpdate] = []
-    private var numbers: [(value: Double, signed: Bool)] = []
-    private var seen: [Bool]
-    private var touched: [Int] = []
-
-    static let maxCachedNames = 100_000
+    /// Everything the hot path touches, in one struct: a packet takes one exclusive access to
+    /// it (not one runtime exclusivity check per field and line).
+    private var state: FoldState
+    private let keyBuffer: UnsafeMutableRawPointer
 
     public init(
         registry: Registry, transport: String, boundService: Int? = nil, defaultService: Int? = nil,
         maxLineLength: Int = 65_536, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void
     ) {
-        self.maxLineLength = maxLineLength
-        self.registry = registry
-        self.cell = IngestStatsCell(transport: transport)
-        self.boundService = boundService
-        self.defaultService = defaultService
-        self.limiter = limiter
-        self.onReject = onReject
-        seen = [Bool](repeating: false, count: registry.services.count)
-        key.reserveCapacity(256)
-        updates.reserveCapacity(8)
+        let cell = IngestStatsCell(transport: transport)
+        self.cell = cell
+        // A key is at most the family id, every byte of the line, a NUL per label and the
+        // service name per label: twice the line plus slack bounds it.
+        let capacity = 2 * maxLineLength + 4096
+        keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        state = FoldState(registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
+                          maxLineLength: maxLineLength, limiter: limiter, onReject: onReject,
+                          key: keyBuffer, keyCapacity: capacity)
         registry.register(cell)
     }
+
+    deinit { keyBuffer.deallocate() }
 
     /// Folds every line of one packet (lines separated by `\n`, `\r\n` tolerated).
     public func ingest(packet: UnsafeRawBufferPointer, now: Double) {
         cell.state.withLock { stats in
-            stats.packets += 1
-            var start = 0
-            let n = packet.count
-            while start < n {
-                var end = start
-                while end < n && packet[end] != 0x0A { end += 1 }
-                var lo = start
-                var hi = end
-                while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
-                while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
-                if lo < hi {
-                    stats.lines += 1
-                    let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
-                    if let error = fold(line, now: now, stats: &stats) {
-                        reject(error, line: line, now: now, stats: &stats)
-                    } else {
-                        stats.accepted += 1
-                    }
-                }
-                start = end + 1
-            }
+            state.ingest(packet: packet, now: now, stats: &stats)
         }
-        for s in touched {
-            registry.services.touch(s, now: now)
-            seen[s] = false
-        }
-        touched.removeAll(keepingCapacity: true)
+        state.touchServices(now: now)
     }
 
     /// Counts and logs a line the transport refused before it could be folded (an overlong
@@ -94,21 +46,151 @@ public final class Ingestor {
     public func refuse(_ reason: RejectReason, _ detail: String, line: UnsafeRawBufferPointer, now: Double) {
         cell.state.withLock { stats in
             stats.lines += 1
-            reject(LineError(reason, detail), line: line, now: now, stats: &stats)
+            state.reject(LineError(reason, detail), line: line, now: now, stats: &stats)
+        }
+    }
+}
+
+/// The hot-path view of a family, cached per loop (a class: one retain per line, not four).
+final class FamilyInfo {
+    enum Special { case none, serviceUp, serviceStartTime }
+    let type: FamilyType
+    let unit: FamilyUnit
+    let name: String
+    /// Documented label names as bytes; nil for undocumented families.
+    let labels: [[UInt8]]?
+    /// The documented label names back to back, and where each starts (count + 1 offsets):
+    /// matching a tag is a length check and a memcmp over one buffer.
+    let labelFlat: [UInt8]
+    let labelOffsets: [Int]
+    let serviceLabel: Int?
+    let buckets: [Double]
+    let width: Int
+    let special: Special
+
+    init(_ d: FamilyDescriptor) {
+        type = d.type
+        unit = d.unit
+        name = d.name
+        labels = d.labels.map { $0.map { Array($0.utf8) } }
+        var flat: [UInt8] = []
+        var offsets = [0]
+        for l in labels ?? [] {
+            flat.append(contentsOf: l)
+            offsets.append(flat.count)
+        }
+        labelFlat = flat
+        labelOffsets = offsets
+        serviceLabel = d.labels?.firstIndex(of: "service_name")
+        buckets = d.buckets
+        width = d.slotWidth
+        special = d.isDocumented && d.name == "service_up" ? .serviceUp
+            : d.isDocumented && d.name == "service_start_time" ? .serviceStartTime : .none
+    }
+}
+
+/// An `Ingestor`'s state and the folding logic, as a value so the optimizer sees every access.
+struct FoldState {
+    let registry: Registry
+    let transport: String
+    let boundService: Int?
+    let defaultService: Int?
+    let maxLineLength: Int
+    let limiter: RejectLogLimiter
+    let onReject: (Rejection) -> Void
+    /// The series key under construction (owned by the Ingestor).
+    let key: UnsafeMutableRawPointer
+    let keyCapacity: Int
+    var keyLength = 0
+
+    var familyCache = ByteKeyTable(capacity: 128)
+    var familyCacheIDs: [Int32] = []
+    var infos: [FamilyInfo?] = []
+    var scratch: [UInt8] = []
+    var labelValues = ScratchArray<Range<Int>>()
+    var tagList = ScratchArray<TagIterator.Tag>()
+    var pairs: [(key: Range<Int>, value: Range<Int>, name: String)] = []
+    var updates = ScratchArray<SampleUpdate>()
+    var numbers = ScratchArray<(value: Double, signed: Bool)>()
+    var seen: [Bool]
+    var touched: [Int] = []
+
+    static let maxCachedNames = 100_000
+
+    init(registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
+         limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void, key: UnsafeMutableRawPointer, keyCapacity: Int) {
+        self.registry = registry
+        self.transport = transport
+        self.boundService = boundService
+        self.defaultService = defaultService
+        self.maxLineLength = maxLineLength
+        self.limiter = limiter
+        self.onReject = onReject
+        self.key = key
+        self.keyCapacity = keyCapacity
+        seen = [Bool](repeating: false, count: registry.services.count)
+    }
+
+    mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
+        stats.packets += 1
+        var start = 0
+        let n = packet.count
+        while start < n {
+            var end = start
+            while end < n && packet[end] != 0x0A { end += 1 }
+            var lo = start
+            var hi = end
+            while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
+            while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
+            if lo < hi {
+                stats.lines += 1
+                let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
+                if let error = fold(line, now: now, stats: &stats) {
+                    reject(error, line: line, now: now, stats: &stats)
+                } else {
+                    stats.accepted += 1
+                }
+            }
+            start = end + 1
         }
     }
 
-    private func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
+    /// Marks the services seen in the last packet alive (once per packet, not per line).
+    mutating func touchServices(now: Double) {
+        guard !touched.isEmpty else { return }
+        for s in touched {
+            registry.services.touch(s, now: now)
+            seen[s] = false
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.rejected[error.reason.ordinal] += 1
         if let suppressed = limiter.admit(error.reason, now: now) {
             onReject(Rejection(
                 reason: error.reason, detail: error.detail,
-                line: LogEscaper.escape(line, limit: 200), transport: cell.transport, suppressed: suppressed))
+                line: LogEscaper.escape(line, limit: 200), transport: transport, suppressed: suppressed))
         }
     }
 
+    @inline(__always)
+    mutating func appendKey(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        precondition(keyLength + bytes.count <= keyCapacity, "series key buffer overflow")
+        (key + keyLength).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        keyLength += bytes.count
+    }
+
+    @inline(__always)
+    mutating func appendKey(byte: UInt8) {
+        precondition(keyLength < keyCapacity, "series key buffer overflow")
+        key.storeBytes(of: byte, toByteOffset: keyLength, as: UInt8.self)
+        keyLength += 1
+    }
+
     /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
-    private func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) -> LineError? {
+    mutating func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) -> LineError? {
         guard line.count <= maxLineLength else {
             return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
         }
@@ -125,7 +207,9 @@ public final class Ingestor {
         var tagService: Int? = nil
         var tagServiceIsName = false
         var tags = TagIterator(line, parsed.tags)
+        tagList.reset()
         while let tag = tags.next() {
+            tagList.append(tag)  // scanned once; the label pass below walks this list
             guard tag.hasValue, isServiceTag(line, tag.key) else { continue }
             let isName = tag.key.count == 12
             if tagService != nil && tagServiceIsName && !isName { continue }  // service_name wins over service
@@ -160,7 +244,7 @@ public final class Ingestor {
         }
 
         // Values: all parsed before anything else happens, so a bad value creates nothing.
-        numbers.removeAll(keepingCapacity: true)
+        numbers.reset()
         var v = parsed.values.lowerBound
         while v <= parsed.values.upperBound {
             var e = v
@@ -171,8 +255,10 @@ public final class Ingestor {
             numbers.append((x, line[v] == UInt8(ascii: "+") || line[v] == UInt8(ascii: "-")))
             v = e + 1
         }
-        if parsed.kind == .counter, let negative = numbers.first(where: { $0.value < 0 }) {
-            return LineError(.invalidValue, "a counter cannot go down (value \(negative.value))")
+        if parsed.kind == .counter {
+            for j in 0..<numbers.count where numbers[j].value < 0 {
+                return LineError(.invalidValue, "a counter cannot go down (value \(numbers[j].value))")
+            }
         }
 
         // Which family.
@@ -189,8 +275,9 @@ public final class Ingestor {
             return LineError(.unitMismatch, "'\(info.name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
         }
 
-        updates.removeAll(keepingCapacity: true)
-        for (x, signed) in numbers {
+        updates.reset()
+        for j in 0..<numbers.count {
+            let (x, signed) = numbers[j]
             switch parsed.kind {
             case .counter:
                 updates.append(.add(x / parsed.sampleRate))
@@ -223,8 +310,8 @@ public final class Ingestor {
         }
 
         // The series key.
-        key.removeAll(keepingCapacity: true)
-        withUnsafeBytes(of: UInt32(familyID).littleEndian) { key.append(contentsOf: $0) }
+        keyLength = 0
+        withUnsafeBytes(of: UInt32(familyID).littleEndian) { appendKey($0) }
         if let labels = info.labels {
             if let error = documentedKey(line, parsed.tags, info: info, labels: labels, familyID: familyID, service: service, stats: &stats) {
                 return error
@@ -232,31 +319,36 @@ public final class Ingestor {
         } else if let error = undocumentedKey(line, parsed.tags, info: info, stats: &stats) {
             return error
         }
-        key.withUnsafeBytes { k in
-            let h = ByteHash.hash(k)
-            updates.withUnsafeBufferPointer { u in
-                registry.apply(service: service, key: k, hash: h, width: info.width, u)
-            }
+        let k = UnsafeRawBufferPointer(start: key, count: keyLength)
+        let h = ByteHash.hash(k)
+        updates.withUnsafeBufferPointer { u in
+            registry.apply(service: service, key: k, hash: h, width: info.width, u)
         }
         return nil
     }
 
-    private func documentedKey(
+    mutating func documentedKey(
         _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyInfo, labels: [[UInt8]],
         familyID: Int, service: Int, stats: inout IngestStats
     ) -> LineError? {
-        labelValues.removeAll(keepingCapacity: true)
-        labelValues.append(contentsOf: repeatElement(0..<0, count: labels.count))
-        var tags = TagIterator(line, tagRange)
-        while let tag = tags.next() {
+        labelValues.reset()
+        for _ in 0..<labels.count { labelValues.append(0..<0) }
+        for t in 0..<tagList.count {
+            let tag = tagList[t]
             guard tag.hasValue else { stats.valuelessTags += 1; continue }
             if isServiceTag(line, tag.key) { continue }
             var matched = false
-            for (i, name) in labels.enumerated() where name.count == tag.key.count {
-                if name.withUnsafeBytes({ ByteHash.equal($0.baseAddress!, line.baseAddress! + tag.key.lowerBound, count: name.count) }) {
-                    labelValues[i] = tag.value
-                    matched = true
-                    break
+            let keyLength = tag.key.count
+            let keyStart = line.baseAddress! + tag.key.lowerBound
+            info.labelFlat.withUnsafeBytes { flat in
+                info.labelOffsets.withUnsafeBufferPointer { offsets in
+                    for i in 0..<(offsets.count - 1) where offsets[i + 1] - offsets[i] == keyLength {
+                        if ByteHash.equal(flat.baseAddress! + offsets[i], keyStart, count: keyLength) {
+                            labelValues[i] = tag.value
+                            matched = true
+                            break
+                        }
+                    }
                 }
             }
             if !matched {
@@ -266,22 +358,22 @@ public final class Ingestor {
         let serviceName = registry.services.nameBytes[service]
         for i in labels.indices {
             if i == info.serviceLabel {
-                key.append(contentsOf: serviceName)
+                serviceName.withUnsafeBytes { appendKey($0) }
             } else {
                 guard !labelValues[i].isEmpty else {
                     return LineError(.missingLabel, "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag \(String(decoding: labels[i], as: UTF8.self)):<value>)")
                 }
-                key.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[labelValues[i]]))
+                appendKey(UnsafeRawBufferPointer(rebasing: line[labelValues[i]]))
             }
-            key.append(0)
+            appendKey(byte: 0)
         }
         return nil
     }
 
-    private func undocumentedKey(_ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyInfo, stats: inout IngestStats) -> LineError? {
+    mutating func undocumentedKey(_ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyInfo, stats: inout IngestStats) -> LineError? {
         pairs.removeAll(keepingCapacity: true)
-        var tags = TagIterator(line, tagRange)
-        while let tag = tags.next() {
+        for t in 0..<tagList.count {
+            let tag = tagList[t]
             guard tag.hasValue else { stats.valuelessTags += 1; continue }
             if isServiceTag(line, tag.key) { continue }
             let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
@@ -297,16 +389,17 @@ public final class Ingestor {
         }
         pairs.sort { $0.name < $1.name }
         for p in pairs {
-            key.append(contentsOf: p.name.utf8)
-            key.append(1)
-            key.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[p.value]))
-            key.append(0)
+            var name = p.name
+            name.withUTF8 { appendKey(UnsafeRawBufferPointer($0)) }
+            appendKey(byte: 1)
+            appendKey(UnsafeRawBufferPointer(rebasing: line[p.value]))
+            appendKey(byte: 0)
         }
         return nil
     }
 
     @inline(__always)
-    private func isServiceTag(_ line: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
+    func isServiceTag(_ line: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
         let n = key.count
         guard n == 7 || n == 12 else { return false }
         let p = line.baseAddress! + key.lowerBound
@@ -314,11 +407,11 @@ public final class Ingestor {
     }
 
     @inline(__always)
-    private func memEqual(_ p: UnsafeRawPointer, _ s: StaticString) -> Bool {
+    func memEqual(_ p: UnsafeRawPointer, _ s: StaticString) -> Bool {
         ByteHash.equal(p, UnsafeRawPointer(s.utf8Start), count: s.utf8CodeUnitCount)
     }
 
-    private func firstIndex(of byte: UInt8, in line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+    func firstIndex(of byte: UInt8, in line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
         var i = range.lowerBound
         while i < range.upperBound {
             if line[i] == byte { return i }
@@ -327,7 +420,7 @@ public final class Ingestor {
         return nil
     }
 
-    private func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind) -> FamilyTable.Resolution {
+    mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind) -> FamilyTable.Resolution {
         let h = ByteHash.hash(name)
         if let i = familyCache.find(name, hash: h) { return .found(Int(familyCacheIDs[i])) }
         let r = registry.families.resolve(name, kind: kind)
@@ -342,19 +435,40 @@ public final class Ingestor {
         return r
     }
 
-    private func info(_ id: Int) -> FamilyInfo {
+    mutating func info(_ id: Int) -> FamilyInfo {
         if id < infos.count, let info = infos[id] { return info }
-        let d = registry.families.descriptor(id)
-        let special: FamilyInfo.Special =
-            d.isDocumented && d.name == "service_up" ? .serviceUp
-            : d.isDocumented && d.name == "service_start_time" ? .serviceStartTime : .none
-        let info = FamilyInfo(
-            type: d.type, unit: d.unit, name: d.name,
-            labels: d.labels.map { $0.map { Array($0.utf8) } },
-            serviceLabel: d.labels?.firstIndex(of: "service_name"),
-            buckets: d.buckets, width: d.slotWidth, special: special)
+        let info = FamilyInfo(registry.families.descriptor(id))
         if id >= infos.count { infos.append(contentsOf: repeatElement(nil, count: id + 1 - infos.count)) }
         infos[id] = info
         return info
+    }
+}
+
+/// An array reused line after line: `reset()` keeps the elements' storage and only rewinds the
+/// count, so the hot path never goes through `removeAll`/`replaceSubrange`.
+struct ScratchArray<Element> {
+    private var storage: [Element] = []
+    private(set) var count = 0
+
+    @inline(__always)
+    mutating func reset() { count = 0 }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if count < storage.count { storage[count] = element } else { storage.append(element) }
+        count += 1
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> Element {
+        get { storage[i] }
+        set { storage[i] = newValue }
+    }
+
+    var last: Element? { count > 0 ? storage[count - 1] : nil }
+
+    @inline(__always)
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<count])) }
     }
 }

@@ -18,8 +18,9 @@ func now(_ clock: clockid_t = CLOCK_MONOTONIC) -> Double {
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
-var args = Array(CommandLine.arguments.dropFirst())
-let command = args.isEmpty ? "fold" : args.removeFirst()
+let argv = Array(CommandLine.arguments.dropFirst())
+let command = argv.first ?? "fold"
+let args = Array(argv.dropFirst())
 func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     return v
