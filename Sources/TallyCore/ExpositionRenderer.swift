@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Renders one service's series in the Prometheus text format 0.0.4.
 ///
 /// Families come out sorted by name and series by label values; the registry is only
@@ -5,21 +11,49 @@
 public enum ExpositionRenderer {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// One series to print: where its key is in the render's flat key copy, and where its
+    /// values are. `prefix` holds the first label bytes big-endian, so most comparisons while
+    /// sorting are one integer compare.
+    struct Ref {
+        var prefix: UInt64
+        var keyOffset: UInt32
+        var keyLength: UInt32
+        /// Where the series' values start in the render's flat value copy.
+        var valueOffset: UInt32
+    }
+
     public static func render(_ registry: Registry, service: Int, now: Double) -> [UInt8] {
         let families = registry.families.snapshot()
         let stores = registry.snapshot(service: service)
 
-        // Series grouped by family: (store, index) pairs.
-        var perFamily = [[(store: Int32, index: Int32)]](repeating: [], count: families.count)
+        // Copy every key's label bytes once into one buffer, grouped by family.
+        var perFamily = [[Ref]](repeating: [], count: families.count)
+        var keys: [UInt8] = []
+        var values: [Double] = []
         var total = 0
-        for (s, store) in stores.enumerated() {
-            for i in 0..<store.count {
-                let family = store.table.withKey(at: i) { Int($0.loadUnaligned(as: UInt32.self).littleEndian) }
-                perFamily[family].append((Int32(s), Int32(i)))
-                total += 1
+        var totalValues = 0
+        for store in stores {
+            total += store.count
+            totalValues += store.values.count
+        }
+        keys.reserveCapacity(total * 32)
+        values.reserveCapacity(totalValues)
+        for store in stores {
+            let valueBase = UInt32(values.count)
+            values.append(contentsOf: store.values)
+            store.offsets.withUnsafeBufferPointer { offsets in
+                for i in 0..<store.count {
+                    store.table.withKey(at: i) { key in
+                        let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
+                        let labels = UnsafeRawBufferPointer(rebasing: key[4...])
+                        perFamily[family].append(Ref(prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
+                                                     valueOffset: valueBase + offsets[i]))
+                        keys.append(contentsOf: labels)
+                    }
+                }
             }
         }
-        var w = TextWriter(capacity: 256 + total * 64)
+        var w = TextWriter(capacity: 256 + total * 72)
         let order = families.indices.sorted { families[$0].name < families[$1].name }
         let liveness = registry.services.liveness(service)
         let serviceName = registry.services.names[service]
@@ -44,24 +78,19 @@ public enum ExpositionRenderer {
                 w.append(byte: 0x0A)
                 continue
             }
-            var refs = perFamily[id]
-            guard !refs.isEmpty else { continue }
-            refs.sort { a, b in
-                stores[Int(a.store)].table.withKey(at: Int(a.index)) { ka in
-                    stores[Int(b.store)].table.withKey(at: Int(b.index)) { kb in
-                        ka.lexicographicallyPrecedes(kb)
-                    }
-                }
+            guard !perFamily[id].isEmpty else { continue }
+            keys.withUnsafeBytes { k in
+                sortSeries(&perFamily[id], keys: k)
             }
             w.header(name: family.name, help: family.help, type: family.type)
-            let bucketLabels = family.buckets.map { "le=\"" + TextWriter.bucketLabel($0) + "\"" }
-            for r in refs {
-                let store = stores[Int(r.store)]
-                let offset = Int(store.offsets[Int(r.index)])
-                store.table.withKey(at: Int(r.index)) { key in
-                    let labels = UnsafeRawBufferPointer(rebasing: key[4...])
-                    store.values.withUnsafeBufferPointer { v in
-                        writeSeries(&w, family: family, labels: labels, values: v, offset: offset, bucketLabels: bucketLabels)
+            let layout = SeriesLayout(family)
+            keys.withUnsafeBytes { k in
+                values.withUnsafeBufferPointer { v in
+                    perFamily[id].withUnsafeBufferPointer { refs in
+                        for r in refs {
+                            let labels = UnsafeRawBufferPointer(rebasing: k[Int(r.keyOffset)..<Int(r.keyOffset + r.keyLength)])
+                            writeSeries(&w, layout, labels: labels, values: v, offset: Int(r.valueOffset))
+                        }
                     }
                 }
             }
@@ -69,67 +98,166 @@ public enum ExpositionRenderer {
         return w.bytes
     }
 
+    /// Sorts one family's series by label bytes. Keys of one family often share a long
+    /// start (`limit\0SYM…`), so the integer prefix is taken after the longest common prefix
+    /// of them all, and most comparisons never reach memcmp.
+    static func sortSeries(_ refs: inout [Ref], keys k: UnsafeRawBufferPointer) {
+        guard refs.count > 1 else { return }
+        let base = k.baseAddress!
+        let first = refs[0]
+        var common = Int(first.keyLength)
+        for r in refs.dropFirst() {
+            let n = min(common, Int(r.keyLength))
+            var j = 0
+            while j < n && base.load(fromByteOffset: Int(first.keyOffset) + j, as: UInt8.self) == base.load(fromByteOffset: Int(r.keyOffset) + j, as: UInt8.self) { j += 1 }
+            common = j
+            if common == 0 { break }
+        }
+        for i in refs.indices {
+            let start = Int(refs[i].keyOffset) + common
+            let length = Int(refs[i].keyLength) - common
+            var prefix: UInt64 = 0
+            if length >= 8 {
+                prefix = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            } else {
+                for j in 0..<8 { prefix = prefix << 8 | UInt64(j < length ? base.load(fromByteOffset: start + j, as: UInt8.self) : 0) }
+            }
+            refs[i].prefix = prefix
+        }
+        radixSort(&refs)
+        // Equal prefixes (rare after the common part is skipped): order those runs by the rest.
+        let skip = common + 8
+        var runStart = 0
+        while runStart < refs.count {
+            var runEnd = runStart + 1
+            while runEnd < refs.count && refs[runEnd].prefix == refs[runStart].prefix { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                refs[runStart..<runEnd].sort { a, b in
+                    let n = Int(min(a.keyLength, b.keyLength))
+                    let c = n > skip ? memcmp(base + Int(a.keyOffset) + skip, base + Int(b.keyOffset) + skip, n - skip) : 0
+                    return c != 0 ? c < 0 : a.keyLength < b.keyLength
+                }
+            }
+            runStart = runEnd
+        }
+    }
+
+    /// LSD radix sort by `prefix`, a byte at a time, skipping bytes every key has alike.
+    static func radixSort(_ refs: inout [Ref]) {
+        var other = refs
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 256)
+        defer { counts.deallocate() }
+        refs.withUnsafeMutableBufferPointer { a in
+            other.withUnsafeMutableBufferPointer { b in
+                var src = a
+                var dst = b
+                var inA = true
+                for pass in 0..<8 {
+                    let shift = UInt64(pass * 8)
+                    counts.initialize(repeating: 0, count: 256)
+                    for r in src { counts[Int((r.prefix >> shift) & 0xFF)] += 1 }
+                    if counts[Int((src[0].prefix >> shift) & 0xFF)] == src.count { continue }
+                    var sum = 0
+                    for i in 0..<256 {
+                        let c = counts[i]
+                        counts[i] = sum
+                        sum += c
+                    }
+                    for r in src {
+                        let d = Int((r.prefix >> shift) & 0xFF)
+                        dst[counts[d]] = r
+                        counts[d] += 1
+                    }
+                    swap(&src, &dst)
+                    inA.toggle()
+                }
+                if !inA { a.baseAddress!.update(from: b.baseAddress!, count: a.count) }
+            }
+        }
+    }
+
+    /// A family's fixed pieces as bytes, built once per render: the name, each label's
+    /// `name="` (with its leading comma), the histogram `le` labels.
+    struct SeriesLayout {
+        let type: FamilyType
+        let bucketCount: Int
+        let name: [UInt8]
+        let bucketName: [UInt8]
+        let sumName: [UInt8]
+        let countName: [UInt8]
+        /// nil for undocumented families (names are in the key).
+        let labelPrefixes: [[UInt8]]?
+        let bucketLabels: [[UInt8]]
+
+        init(_ family: FamilyDescriptor) {
+            type = family.type
+            bucketCount = family.buckets.count
+            name = Array(family.name.utf8)
+            bucketName = name + Array("_bucket".utf8)
+            sumName = name + Array("_sum".utf8)
+            countName = name + Array("_count".utf8)
+            labelPrefixes = family.labels.map { names in
+                names.enumerated().map { Array((($0.offset == 0 ? "" : ",") + $0.element + "=\"").utf8) }
+            }
+            bucketLabels = family.buckets.map { Array(("le=\"" + TextWriter.bucketLabel($0) + "\"").utf8) } + [Array("le=\"+Inf\"".utf8)]
+        }
+    }
+
     static func writeSeries(
-        _ w: inout TextWriter, family: FamilyDescriptor, labels: UnsafeRawBufferPointer,
-        values v: UnsafeBufferPointer<Double>, offset: Int, bucketLabels: [String]
+        _ w: inout TextWriter, _ f: SeriesLayout, labels: UnsafeRawBufferPointer,
+        values v: UnsafeBufferPointer<Double>, offset: Int
     ) {
-        switch family.type {
+        switch f.type {
         case .counter, .gauge:
-            w.append(family.name)
-            writeLabels(&w, family, labels, extra: nil)
+            w.append(bytes: f.name)
+            writeLabels(&w, f, labels, extra: nil)
             w.append(byte: 0x20)
             w.value(v[offset])
             w.append(byte: 0x0A)
         case .histogram:
-            let n = family.buckets.count
+            let n = f.bucketCount
             var cumulative = 0.0
             for b in 0...n {
                 if b < n { cumulative += v[offset + b] }
-                w.append(family.name)
-                w.append("_bucket")
-                writeLabels(&w, family, labels, extra: b < n ? bucketLabels[b] : "le=\"+Inf\"")
+                w.append(bytes: f.bucketName)
+                writeLabels(&w, f, labels, extra: f.bucketLabels[b])
                 w.append(byte: 0x20)
                 w.value(b < n ? cumulative : v[offset + n + 1])
                 w.append(byte: 0x0A)
             }
-            writeSumCount(&w, family, labels, sum: v[offset + n], count: v[offset + n + 1])
+            writeSumCount(&w, f, labels, sum: v[offset + n], count: v[offset + n + 1])
         case .summary:
-            writeSumCount(&w, family, labels, sum: v[offset], count: v[offset + 1])
+            writeSumCount(&w, f, labels, sum: v[offset], count: v[offset + 1])
         }
     }
 
-    static func writeSumCount(_ w: inout TextWriter, _ family: FamilyDescriptor, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double) {
-        w.append(family.name)
-        w.append("_sum")
-        writeLabels(&w, family, labels, extra: nil)
+    static func writeSumCount(_ w: inout TextWriter, _ f: SeriesLayout, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double) {
+        w.append(bytes: f.sumName)
+        writeLabels(&w, f, labels, extra: nil)
         w.append(byte: 0x20)
         w.value(sum)
         w.append(byte: 0x0A)
-        w.append(family.name)
-        w.append("_count")
-        writeLabels(&w, family, labels, extra: nil)
+        w.append(bytes: f.countName)
+        writeLabels(&w, f, labels, extra: nil)
         w.append(byte: 0x20)
         w.value(count)
         w.append(byte: 0x0A)
     }
 
     /// `{a="x",b="y"}` from key data (see `SeriesStore`); nothing when there are no labels.
-    static func writeLabels(_ w: inout TextWriter, _ family: FamilyDescriptor, _ data: UnsafeRawBufferPointer, extra: String?) {
+    static func writeLabels(_ w: inout TextWriter, _ f: SeriesLayout, _ data: UnsafeRawBufferPointer, extra: [UInt8]?) {
         if data.isEmpty && extra == nil { return }
         w.append(byte: UInt8(ascii: "{"))
-        var first = true
         var i = 0
         var labelIndex = 0
         while i < data.count {
             var end = i
             while data[end] != 0 { end += 1 }
-            if !first { w.append(byte: UInt8(ascii: ",")) }
-            first = false
-            if let names = family.labels {
-                w.append(names[labelIndex])
-                w.append("=\"")
+            if let prefixes = f.labelPrefixes {
+                w.append(bytes: prefixes[labelIndex])
                 w.labelValue(UnsafeRawBufferPointer(rebasing: data[i..<end]))
             } else {
+                if labelIndex > 0 { w.append(byte: UInt8(ascii: ",")) }
                 var sep = i
                 while data[sep] != 1 { sep += 1 }
                 w.append(raw: UnsafeRawBufferPointer(rebasing: data[i..<sep]))
@@ -141,8 +269,8 @@ public enum ExpositionRenderer {
             i = end + 1
         }
         if let extra {
-            if !first { w.append(byte: UInt8(ascii: ",")) }
-            w.append(extra)
+            if labelIndex > 0 { w.append(byte: UInt8(ascii: ",")) }
+            w.append(bytes: extra)
         }
         w.append(byte: UInt8(ascii: "}"))
     }

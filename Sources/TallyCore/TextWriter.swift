@@ -1,18 +1,64 @@
 /// Appends Prometheus text-format (0.0.4) pieces to one growing byte buffer.
-public struct TextWriter {
-    public var bytes: [UInt8] = []
+///
+/// The buffer is raw memory owned by this non-copyable value: appends are a capacity check
+/// and a memcpy, with none of the generic `Array.append(contentsOf:)` machinery per piece.
+public struct TextWriter: ~Copyable {
+    private var base: UnsafeMutableRawPointer
+    private var count = 0
+    private var capacity: Int
 
-    public init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
-
-    @inline(__always) public mutating func append(_ s: StaticString) {
-        bytes.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    public init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 64)
+        base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
     }
 
-    @inline(__always) public mutating func append(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    deinit { base.deallocate() }
 
-    @inline(__always) public mutating func append(raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+    /// A copy of what was written.
+    public var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
 
-    @inline(__always) public mutating func append(byte: UInt8) { bytes.append(byte) }
+    public var byteCount: Int { count }
+
+    @inline(__always) mutating func reserve(_ n: Int) {
+        if count &+ n > capacity { grow(count + n) }
+    }
+
+    mutating func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let b = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
+        b.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = b
+        capacity = c
+    }
+
+    @inline(__always) public mutating func append(raw: UnsafeRawBufferPointer) {
+        let n = raw.count
+        guard n > 0 else { return }
+        reserve(n)
+        (base + count).copyMemory(from: raw.baseAddress!, byteCount: n)
+        count &+= n
+    }
+
+    @inline(__always) public mutating func append(_ s: StaticString) {
+        append(raw: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    @inline(__always) public mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { append(raw: UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always) public mutating func append(byte: UInt8) {
+        reserve(1)
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count &+= 1
+    }
+
+    @inline(__always) public mutating func append(bytes b: [UInt8]) {
+        b.withUnsafeBytes { append(raw: $0) }
+    }
 
     /// `# HELP name text` and `# TYPE name type`.
     public mutating func header(name: String, help: String, type: FamilyType) {
@@ -23,7 +69,7 @@ public struct TextWriter {
             switch b {
             case UInt8(ascii: "\\"): append("\\\\")
             case 0x0A: append("\\n")
-            default: bytes.append(b)
+            default: append(byte: b)
             }
         }
         append("\n# TYPE ")
@@ -35,12 +81,21 @@ public struct TextWriter {
 
     /// A label value with `\`, `"` and newline escaped.
     @inline(__always) public mutating func labelValue(_ v: UnsafeRawBufferPointer) {
+        var clean = true
+        for b in v where b == UInt8(ascii: "\\") || b == UInt8(ascii: "\"") || b == 0x0A {
+            clean = false
+            break
+        }
+        if clean {
+            append(raw: v)
+            return
+        }
         for b in v {
             switch b {
             case UInt8(ascii: "\\"): append("\\\\")
             case UInt8(ascii: "\""): append("\\\"")
             case 0x0A: append("\\n")
-            default: bytes.append(b)
+            default: append(byte: b)
             }
         }
     }
@@ -63,9 +118,9 @@ public struct TextWriter {
     }
 
     public mutating func integer(_ i: Int64) {
-        if i == 0 { bytes.append(0x30); return }
+        if i == 0 { append(byte: 0x30); return }
         var n = i.magnitude
-        if i < 0 { bytes.append(UInt8(ascii: "-")) }
+        if i < 0 { append(byte: UInt8(ascii: "-")) }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of digit scratch
         withUnsafeMutableBytes(of: &tmp) { buf in
             var pos = buf.count
@@ -74,7 +129,7 @@ public struct TextWriter {
                 buf[pos] = UInt8(truncatingIfNeeded: n % 10) + 0x30
                 n /= 10
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[pos...]))
+            append(raw: UnsafeRawBufferPointer(rebasing: buf[pos...]))
         }
     }
 
