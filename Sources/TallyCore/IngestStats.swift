@@ -6,6 +6,10 @@ public struct IngestStats: Sendable {
     public var lines = 0
     public var accepted = 0
     public var rejected = [Int](repeating: 0, count: RejectReason.allCases.count)
+    /// Lines deliberately passed over, by `SkipKind` (not errors: nothing to fix).
+    public var skipped = [Int](repeating: 0, count: SkipKind.allCases.count)
+    /// `|field`s of accepted lines that this version does not know (ignored).
+    public var unknownFields = 0
     /// Tags without `:` (DogStatsD label-less tags): they cannot become labels.
     public var valuelessTags = 0
     /// Tags a documented family does not document, per family id and tag name.
@@ -19,6 +23,8 @@ public struct IngestStats: Sendable {
     public init() {}
 
     public func rejected(_ reason: RejectReason) -> Int { rejected[reason.ordinal] }
+
+    public func skipped(_ kind: SkipKind) -> Int { skipped[Int(kind.rawValue)] }
 
     public var rejectedTotal: Int { rejected.reduce(0, +) }
 
@@ -55,6 +61,8 @@ public struct IngestStats: Sendable {
         lines += other.lines
         accepted += other.accepted
         for i in rejected.indices { rejected[i] += other.rejected[i] }
+        for i in skipped.indices { skipped[i] += other.skipped[i] }
+        unknownFields += other.unknownFields
         valuelessTags += other.valuelessTags
         droppedTagsOther += other.droppedTagsOther
         var scratch: [UInt8] = []
@@ -89,4 +97,23 @@ extension RejectReason {
         uniqueKeysWithValues: RejectReason.allCases.enumerated().map { ($1, $0) })
 
     public var ordinal: Int { Self.ordinals[self]! }
+}
+
+/// Lines that are valid StatsD but carry nothing for Prometheus: counted and skipped.
+public enum SkipKind: UInt8, Sendable, CaseIterable {
+    /// DogStatsD events, `_e{title_length,text_length}:title|text|...`.
+    case event
+    /// DogStatsD service checks, `_sc|name|status|...`.
+    case serviceCheck
+    /// `datadog.dogstatsd.client.*` telemetry the datadog clients send about themselves
+    /// (with `drop_client_telemetry: true`, the default).
+    case clientTelemetry
+
+    public var label: String {
+        switch self {
+        case .event: return "event"
+        case .serviceCheck: return "service_check"
+        case .clientTelemetry: return "client_telemetry"
+        }
+    }
 }

@@ -17,7 +17,8 @@ public final class Ingestor {
 
     public init(
         registry: Registry, transport: String, boundService: Int? = nil, defaultService: Int? = nil,
-        maxLineLength: Int = 65_536, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void
+        maxLineLength: Int = 65_536, dropClientTelemetry: Bool = true,
+        limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void
     ) {
         let cell = IngestStatsCell(transport: transport)
         self.cell = cell
@@ -26,7 +27,7 @@ public final class Ingestor {
         let capacity = 2 * maxLineLength + 4096
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
         state = FoldState(registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
-                          maxLineLength: maxLineLength, limiter: limiter, onReject: onReject,
+                          maxLineLength: maxLineLength, dropClientTelemetry: dropClientTelemetry, limiter: limiter, onReject: onReject,
                           key: keyBuffer, keyCapacity: capacity)
         registry.register(cell)
     }
@@ -67,8 +68,10 @@ final class FamilyInfo {
     let buckets: [Double]
     let width: Int
     let special: Special
+    let maxSeries: Int
 
-    init(_ d: FamilyDescriptor) {
+    init(_ d: FamilyDescriptor, limits: Limits) {
+        maxSeries = limits.maxSeries(family: d.name)
         type = d.type
         unit = d.unit
         name = d.name
@@ -96,6 +99,7 @@ struct FoldState {
     let boundService: Int?
     let defaultService: Int?
     let maxLineLength: Int
+    let dropClientTelemetry: Bool
     let limiter: RejectLogLimiter
     let onReject: (Rejection) -> Void
     /// The series key under construction (owned by the Ingestor).
@@ -118,12 +122,13 @@ struct FoldState {
     static let maxCachedNames = 100_000
 
     init(registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
-         limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void, key: UnsafeMutableRawPointer, keyCapacity: Int) {
+         dropClientTelemetry: Bool, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void, key: UnsafeMutableRawPointer, keyCapacity: Int) {
         self.registry = registry
         self.transport = transport
         self.boundService = boundService
         self.defaultService = defaultService
         self.maxLineLength = maxLineLength
+        self.dropClientTelemetry = dropClientTelemetry
         self.limiter = limiter
         self.onReject = onReject
         self.key = key
@@ -145,7 +150,9 @@ struct FoldState {
             if lo < hi {
                 stats.lines += 1
                 let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
-                if let error = fold(line, now: now, stats: &stats) {
+                if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
+                    stats.skipped[Int(skip.rawValue)] += 1
+                } else if let error = fold(line, now: now, stats: &stats) {
                     reject(error, line: line, now: now, stats: &stats)
                 } else {
                     stats.accepted += 1
@@ -153,6 +160,19 @@ struct FoldState {
             }
             start = end + 1
         }
+    }
+
+    /// Events, service checks and client telemetry: recognised by their first bytes.
+    @inline(__always)
+    static func skipKind(_ line: UnsafeRawBufferPointer, dropClientTelemetry: Bool) -> SkipKind? {
+        guard line[0] == UInt8(ascii: "_") || line[0] == UInt8(ascii: "d") else { return nil }
+        func starts(_ s: StaticString) -> Bool {
+            line.count >= s.utf8CodeUnitCount && ByteHash.equal(line.baseAddress!, UnsafeRawPointer(s.utf8Start), count: s.utf8CodeUnitCount)
+        }
+        if starts("_e{") { return .event }
+        if starts("_sc|") { return .serviceCheck }
+        if dropClientTelemetry && starts("datadog.dogstatsd.client.") { return .clientTelemetry }
+        return nil
     }
 
     /// Marks the services seen in the last packet alive (once per packet, not per line).
@@ -206,7 +226,8 @@ struct FoldState {
         // Which service sent it.
         var tagService: Int? = nil
         var tagServiceIsName = false
-        var tags = TagIterator(line, parsed.tags)
+        stats.unknownFields += parsed.unknownFields
+        var tags = TagIterator(line, parsed.tags, separator: parsed.tagStyle.separator)
         tagList.reset()
         while let tag = tags.next() {
             tagList.append(tag)  // scanned once; the label pass below walks this list
@@ -321,9 +342,10 @@ struct FoldState {
         }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
-        updates.withUnsafeBufferPointer { u in
-            registry.apply(service: service, key: k, hash: h, width: info.width, u)
+        let refusal = updates.withUnsafeBufferPointer { u in
+            registry.apply(service: service, family: familyID, maxSeries: info.maxSeries, key: k, hash: h, width: info.width, u)
         }
+        if let refusal { return cardinalityError(refusal, info: info, familyID: familyID, service: service) }
         return nil
     }
 
@@ -435,9 +457,29 @@ struct FoldState {
         return r
     }
 
+    func cardinalityError(_ refusal: Registry.Refusal, info: FamilyInfo, familyID: Int, service: Int) -> LineError {
+        let serviceName = registry.services.names[service]
+        switch refusal {
+        case .serviceLimit(let limit):
+            return LineError(.cardinalityLimit, "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised")
+        case .familyLimit(let limit):
+            var detail = "'\(info.name)' of '\(serviceName)' holds \(limit) series (its limit); existing series keep updating"
+            if registry.shouldExplain(service: service, family: familyID), let busiest = registry.busiestLabel(service: service, family: familyID) {
+                let label: String
+                if let labels = info.labels, busiest.index < labels.count {
+                    label = "label '\(String(decoding: labels[busiest.index], as: UTF8.self))'"
+                } else {
+                    label = "label #\(busiest.index + 1)"
+                }
+                detail += "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see limits.families"
+            }
+            return LineError(.cardinalityLimit, detail)
+        }
+    }
+
     mutating func info(_ id: Int) -> FamilyInfo {
         if id < infos.count, let info = infos[id] { return info }
-        let info = FamilyInfo(registry.families.descriptor(id))
+        let info = FamilyInfo(registry.families.descriptor(id), limits: registry.limits)
         if id >= infos.count { infos.append(contentsOf: repeatElement(nil, count: id + 1 - infos.count)) }
         infos[id] = info
         return info

@@ -11,15 +11,34 @@ public final class Registry: Sendable {
 
     public let families: FamilyTable
     public let services: ServiceTable
+    public let limits: Limits
     let shards: [Shard]
+    /// Series per (service, family) and per service: touched only when a series is created.
+    private let cardinality: Mutex<Cardinality>
+
+    struct Cardinality {
+        var perFamily: [[Int]]
+        var perService: [Int]
+        /// (service, family) pairs whose first refusal was explained already.
+        var explained: Set<Int> = []
+    }
+
+    /// Why a series could not be created.
+    public enum Refusal: Sendable, Equatable {
+        case familyLimit(limit: Int)
+        case serviceLimit(limit: Int)
+    }
     let shardMask: Int
     private let statsCells: Mutex<[IngestStatsCell]>
 
-    public init(families: FamilyTable, services: ServiceTable, shardCount: Int = 16) {
+    public init(families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16) {
         var n = 1
         while n < max(shardCount, 1) { n <<= 1 }
         self.families = families
         self.services = services
+        self.limits = limits
+        cardinality = Mutex(Cardinality(perFamily: Array(repeating: [], count: services.count),
+                                        perService: Array(repeating: 0, count: services.count)))
         shards = (0..<n).map { _ in Shard(services: services.count) }
         shardMask = n - 1
         statsCells = Mutex([])
@@ -28,13 +47,63 @@ public final class Registry: Sendable {
     public var shardCount: Int { shards.count }
 
     /// Applies `updates` to the series `key` of `service`: all in one lock acquisition.
+    /// Creating the series is subject to the limits; nil when applied.
     @inline(__always)
-    func apply(service: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int, _ updates: UnsafeBufferPointer<SampleUpdate>) {
+    func apply(service: Int, family: Int, maxSeries: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
+               _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
         let shard = shards[Int(truncatingIfNeeded: hash >> 40) & shardMask]
-        shard.state.withLock { stores in
-            let offset = stores[service].series(key, hash: hash, width: width)
-            for u in updates { stores[service].apply(u, at: offset) }
+        return shard.state.withLock { stores -> Refusal? in
+            var offset = stores[service].find(key, hash: hash)
+            if offset == nil {
+                if let refusal = admitSeries(service: service, family: family, maxSeries: maxSeries) { return refusal }
+                offset = stores[service].insert(key, hash: hash, width: width)
+            }
+            for u in updates { stores[service].apply(u, at: offset!) }
+            return nil
         }
+    }
+
+    /// Counts a new series in, or says which limit it would pass.
+    private func admitSeries(service: Int, family: Int, maxSeries: Int) -> Refusal? {
+        cardinality.withLock { c in
+            if c.perFamily[service].count <= family {
+                c.perFamily[service].append(contentsOf: repeatElement(0, count: family + 1 - c.perFamily[service].count))
+            }
+            if c.perFamily[service][family] >= maxSeries { return .familyLimit(limit: maxSeries) }
+            if c.perService[service] >= limits.maxSeriesPerService { return .serviceLimit(limit: limits.maxSeriesPerService) }
+            c.perFamily[service][family] += 1
+            c.perService[service] += 1
+            return nil
+        }
+    }
+
+    /// True the first time for each (service, family): that refusal gets the full explanation.
+    func shouldExplain(service: Int, family: Int) -> Bool {
+        cardinality.withLock { $0.explained.insert(family &* 1024 &+ service).inserted }
+    }
+
+    /// For the first refusal of a family: the label with the most distinct values among the
+    /// service's series of that family, and how many (scans that family's series once).
+    func busiestLabel(service: Int, family: Int) -> (index: Int, distinct: Int)? {
+        var distinct: [Set<[UInt8]>] = []
+        for shard in shards {
+            let store = shard.state.withLock { $0[service] }
+            for i in 0..<store.count {
+                store.table.withKey(at: i) { key in
+                    guard Int(key.loadUnaligned(as: UInt32.self).littleEndian) == family else { return }
+                    var label = 0
+                    var start = 4
+                    for j in 4..<key.count where key[j] == 0 {
+                        if distinct.count <= label { distinct.append([]) }
+                        distinct[label].insert(Array(key[start..<j]))
+                        label += 1
+                        start = j + 1
+                    }
+                }
+            }
+        }
+        guard let best = distinct.indices.max(by: { distinct[$0].count < distinct[$1].count }) else { return nil }
+        return (best, distinct[best].count)
     }
 
     /// A consistent-per-shard copy of one service's series (shared copy-on-write: the lock is

@@ -41,6 +41,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case truncatedLine = "truncated_line"
     /// Sets are not supported yet.
     case unsupportedType = "unsupported_type"
+    /// Tags in the name (InfluxDB, Librato, SignalFX style) and a DogStatsD `|#` section.
+    case mixedTagStyles = "mixed_tag_styles"
 
     /// One short sentence for operators, used in logs and `--help`.
     public var explanation: String {
@@ -65,6 +67,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
         case .lineTooLong: return "line longer than max_line_length"
         case .truncatedLine: return "TCP connection closed mid-line"
         case .unsupportedType: return "sets (|s) are not supported yet"
+        case .mixedTagStyles: return "tags in the name and in |#, in one line"
         }
     }
 }

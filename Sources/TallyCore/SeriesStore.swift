@@ -15,10 +15,21 @@ public struct SeriesStore: Sendable {
 
     public var count: Int { table.count }
 
+    /// The values offset of the series `key`, if it exists.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        table.find(key, hash: hash).map { Int(offsets[$0]) }
+    }
+
     /// The series for `key`, creating it with `width` zeroed Doubles if absent.
     @inline(__always)
     mutating func series(_ key: UnsafeRawBufferPointer, hash: UInt64, width: Int) -> Int {
         if let i = table.find(key, hash: hash) { return Int(offsets[i]) }
+        return insert(key, hash: hash, width: width)
+    }
+
+    /// Creates the series `key` (which must be absent) with `width` zeroed Doubles.
+    mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, width: Int) -> Int {
         table.insert(key, hash: hash)
         let offset = values.count
         offsets.append(UInt32(offset))

@@ -1,35 +1,70 @@
 /// One StatsD/DogStatsD line, parsed in place: every field is a byte range into the line the
 /// parser was given, so parsing allocates nothing.
 ///
-/// Grammar: `name:value[:value...]|type[|@rate][|#tag[:value],...][|c:container][|T<ts>]`.
+/// Grammar: `name:value[:value...]|type[|@rate][|#tag[:value],...][|c:container][|T<ts>][|card:x]`,
+/// or tags in the name the way other StatsD dialects put them: InfluxDB `name,k=v,k2=v2:1|c`,
+/// Librato `name#k=v,k2=v2:1|c`, SignalFX `name[k=v,k2=v2]:1|c`.
 public struct StatsDLine: Sendable {
+    /// Where a line's tags came from; one line may use one style only.
+    public enum TagStyle: UInt8, Sendable {
+        case none, dogstatsd, influx, librato, signalfx
+
+        /// The byte between a tag's key and value.
+        public var separator: UInt8 { self == .dogstatsd || self == .none ? UInt8(ascii: ":") : UInt8(ascii: "=") }
+    }
+
     public var name: Range<Int>
     /// One or more values separated by `:` (DogStatsD multi-value packets).
     public var values: Range<Int>
     public var kind: SampleKind
     public var sampleRate: Double
-    /// The text after `#`, comma-separated tags; empty when the line has none.
+    /// The comma-separated tags (after `|#`, or inside the name); empty when the line has none.
     public var tags: Range<Int>
+    public var tagStyle: TagStyle = .none
+    /// `|field`s this parser does not know (ignored, counted).
+    public var unknownFields = 0
 
     public static let maxNameLength = 200
 
     /// Parses one line (no newline). Leading and trailing blanks must already be trimmed.
     public static func parse(_ line: UnsafeRawBufferPointer) -> Result<StatsDLine, LineError> {
         let n = line.count
-        // name
+        // name, possibly with InfluxDB/Librato/SignalFX tags
         var i = 0
+        var nameEnd = -1
+        var nameTags = 0..<0
+        var nameStyle = TagStyle.none
         while i < n && line[i] != UInt8(ascii: ":") {
             let b = line[i]
             if !(MetricName.isAlpha(b) || MetricName.isDigit(b) || b == 0x5F || b == 0x2E || b == 0x2D) {
                 if b == UInt8(ascii: "|") { return .failure(LineError(.malformedLine, "no ':' between name and value")) }
+                if nameEnd < 0 && i > 0 && (b == UInt8(ascii: ",") || b == UInt8(ascii: "#") || b == UInt8(ascii: "[")) {
+                    nameEnd = i
+                    nameStyle = b == UInt8(ascii: ",") ? .influx : b == UInt8(ascii: "#") ? .librato : .signalfx
+                    var j = i + 1
+                    if nameStyle == .signalfx {
+                        while j < n && line[j] != UInt8(ascii: "]") { j += 1 }
+                        guard j < n, j + 1 < n, line[j + 1] == UInt8(ascii: ":") else {
+                            return .failure(LineError(.malformedLine, "SignalFX tags must be name[k=v,...]:value"))
+                        }
+                        nameTags = (i + 1)..<j
+                        i = j + 1
+                    } else {
+                        while j < n && line[j] != UInt8(ascii: ":") && line[j] != UInt8(ascii: "|") { j += 1 }
+                        nameTags = (i + 1)..<j
+                        i = j
+                    }
+                    break
+                }
                 return .failure(LineError(.invalidName, "name has character \(LineError.describe(byte: b)) at byte \(i)"))
             }
             i += 1
         }
-        if i == n { return .failure(LineError(.malformedLine, "no ':' after the name")) }
-        if i == 0 { return .failure(LineError(.invalidName, "empty name")) }
-        if i > maxNameLength { return .failure(LineError(.nameTooLong, "name is \(i) bytes, the limit is \(maxNameLength)")) }
-        let name = 0..<i
+        if i == n || line[i] != UInt8(ascii: ":") { return .failure(LineError(.malformedLine, "no ':' after the name")) }
+        let nameLength = nameEnd >= 0 ? nameEnd : i
+        if nameLength == 0 { return .failure(LineError(.invalidName, "empty name")) }
+        if nameLength > maxNameLength { return .failure(LineError(.nameTooLong, "name is \(nameLength) bytes, the limit is \(maxNameLength)")) }
+        let name = 0..<nameLength
         // values
         let valueStart = i + 1
         i = valueStart
@@ -61,7 +96,9 @@ public struct StatsDLine: Sendable {
         }
         // optional fields, in any order
         var rate = 1.0
-        var tags = n..<n
+        var tags = nameStyle == .none ? n..<n : nameTags
+        var tagStyle = nameStyle
+        var unknownFields = 0
         var seenRate = false
         var seenTags = false
         while i < n {
@@ -80,17 +117,28 @@ public struct StatsDLine: Sendable {
                 rate = r
             case UInt8(ascii: "#"):
                 guard !seenTags else { return .failure(LineError(.malformedLine, "two tag sections")) }
+                guard nameStyle == .none else {
+                    return .failure(LineError(.mixedTagStyles, "tags in the name (\(nameStyle) style) and a |# tag section"))
+                }
                 seenTags = true
                 tags = (fieldStart + 1)..<i
+                tagStyle = .dogstatsd
             case UInt8(ascii: "c") where field.count >= 2 && line[fieldStart + 1] == UInt8(ascii: ":"):
                 break  // DogStatsD container id: not a label
             case UInt8(ascii: "T"):
                 break  // DogStatsD client timestamp: we expose current values, not timestamps
+            case UInt8(ascii: "c") where field.count >= 5 && line[fieldStart + 1] == UInt8(ascii: "a")
+                && line[fieldStart + 2] == UInt8(ascii: "r") && line[fieldStart + 3] == UInt8(ascii: "d")
+                && line[fieldStart + 4] == UInt8(ascii: ":"):
+                break  // DogStatsD cardinality hint: tallyd's limits decide
             default:
-                return .failure(LineError(.malformedLine, "unknown field '\(LineError.text(line, field))'"))
+                unknownFields += 1  // a newer client's extension: ignore it, count it
             }
         }
-        return .success(StatsDLine(name: name, values: values, kind: kind, sampleRate: rate, tags: tags))
+        var parsed = StatsDLine(name: name, values: values, kind: kind, sampleRate: rate, tags: tags)
+        parsed.tagStyle = tagStyle
+        parsed.unknownFields = unknownFields
+        return .success(parsed)
     }
 }
 
@@ -126,11 +174,13 @@ public struct TagIterator: IteratorProtocol {
     let line: UnsafeRawBufferPointer
     var position: Int
     let end: Int
+    let separator: UInt8
 
-    public init(_ line: UnsafeRawBufferPointer, _ tags: Range<Int>) {
+    public init(_ line: UnsafeRawBufferPointer, _ tags: Range<Int>, separator: UInt8 = UInt8(ascii: ":")) {
         self.line = line
         self.position = tags.lowerBound
         self.end = tags.upperBound
+        self.separator = separator
     }
 
     public mutating func next() -> Tag? {
@@ -139,7 +189,7 @@ public struct TagIterator: IteratorProtocol {
             var colon = -1
             var i = start
             while i < end && line[i] != UInt8(ascii: ",") {
-                if colon < 0 && line[i] == UInt8(ascii: ":") { colon = i }
+                if colon < 0 && line[i] == separator { colon = i }
                 i += 1
             }
             position = i + 1

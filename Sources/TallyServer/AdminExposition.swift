@@ -36,6 +36,17 @@ enum AdminExposition {
             w.append(byte: 0x0A)
         }
 
+        w.header(name: "tally_lines_skipped_total", help: "Valid lines with nothing for Prometheus: DogStatsD events, service checks, client telemetry.", type: .counter)
+        for kind in SkipKind.allCases {
+            w.append("tally_lines_skipped_total{kind=\"\(kind.label)\"} ")
+            w.integer(Int64(total.skipped(kind)))
+            w.append(byte: 0x0A)
+        }
+        w.header(name: "tally_fields_ignored_total", help: "|fields of accepted lines that this version does not know.", type: .counter)
+        w.append("tally_fields_ignored_total ")
+        w.integer(Int64(total.unknownFields))
+        w.append(byte: 0x0A)
+
         w.header(name: "tally_tags_valueless_total", help: "Tags without ':' (they cannot become labels), dropped.", type: .counter)
         w.append("tally_tags_valueless_total ")
         w.integer(Int64(total.valuelessTags))

@@ -80,6 +80,11 @@ struct ConfigNode {
         return v
     }
 
+    func bool() throws(ConfigError) -> Bool {
+        guard let node, let v = node.bool else { throw error("expected true or false") }
+        return v
+    }
+
     func double() throws(ConfigError) -> Double {
         guard let node, let v = node.float, v.isFinite else { throw error("expected a number") }
         return v

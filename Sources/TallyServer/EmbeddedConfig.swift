@@ -35,6 +35,11 @@ unknown_families: accept       # accept | reject: what to do with names not in t
 default_service: null          # service for lines that name none (no tag, no prefix)
 default_buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
 heartbeat_timeout: 30s         # service_up drops to 0 after this long without events
+drop_client_telemetry: true    # skip (and count) the datadog.dogstatsd.client.* metrics clients send about themselves
+limits:
+  max_series_per_family: 10000 # per service; a line that would create more is refused (cardinality_limit)
+  max_series_per_service: 100000
+  families: {}                 # per-family overrides, e.g. {position_pnl_usd: 50000}
 log_level: info                # trace | debug | info | notice | warning | error | critical
 """##
 

@@ -36,6 +36,9 @@ public struct TallyConfig: Sendable, Equatable {
     public var defaultBuckets: [Double]
     public var heartbeatTimeout: Double
     public var logLevel: Logger.Level
+    /// Skip `datadog.dogstatsd.client.*` telemetry (counted as skipped).
+    public var dropClientTelemetry = true
+    public var limits = TallyCore.Limits()
 
     /// The configuration compiled into the binary (config/tallyd.yaml).
     public static let defaultYAML = EmbeddedConfig.tallydYAML + "\n"
@@ -47,6 +50,7 @@ public struct TallyConfig: Sendable, Equatable {
     static let topLevelKeys = [
         "ingest", "metrics", "admin", "services", "catalogue", "unknown_families",
         "default_service", "default_buckets", "heartbeat_timeout", "log_level",
+        "drop_client_telemetry", "limits",
     ]
 
     /// Parses and validates; every error names the key and line.
@@ -162,6 +166,33 @@ public struct TallyConfig: Sendable, Equatable {
             level = l
         }
 
+        var dropTelemetry = defaults?.dropClientTelemetry ?? true
+        if let node = top["drop_client_telemetry"] { dropTelemetry = try node.bool() }
+        var limits = defaults?.limits ?? TallyCore.Limits()
+        if let node = top["limits"] {
+            let m = try node.mapping(allowed: ["max_series_per_family", "max_series_per_service", "families"])
+            func positive(_ n: ConfigNode) throws(ConfigError) -> Int {
+                let v = try n.int()
+                guard v > 0 else { throw n.error("must be at least 1") }
+                return v
+            }
+            if let n = m["max_series_per_family"] { limits.maxSeriesPerFamily = try positive(n) }
+            if let n = m["max_series_per_service"] { limits.maxSeriesPerService = try positive(n) }
+            if let n = m["families"], !n.isNull {
+                limits.families = [:]
+                for (name, value) in try n.orderedMapping() {
+                    if let v = try? value.int() {
+                        guard v > 0 else { throw value.error("must be at least 1") }
+                        limits.families[name] = v
+                    } else {
+                        let f = try value.mapping(allowed: ["max_series"])
+                        guard let v = f["max_series"] else { throw value.error("needs max_series (or give the number directly)") }
+                        limits.families[name] = try positive(v)
+                    }
+                }
+            }
+        }
+
         // Cross-checks.
         var seenNames = Set<String>()
         var ports: [Int: String] = [:]
@@ -191,7 +222,8 @@ public struct TallyConfig: Sendable, Equatable {
             udp: udp, unix: unix, tcp: tcp, maxLineLength: maxLineLength, tcpIdleTimeout: tcpIdleTimeout,
             metricsAddress: metricsAddress, admin: admin, services: services,
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
-            defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level)
+            defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level,
+            dropClientTelemetry: dropTelemetry, limits: limits)
     }
 
     static func port(_ node: ConfigNode) throws(ConfigError) -> Int {

@@ -69,7 +69,7 @@ public final class TallyDaemon: Service, Sendable {
         self.options = options
         let families = FamilyTable(catalogue: catalogue, policy: config.unknownFamilies, defaultBuckets: config.defaultBuckets)
         let services = ServiceTable(names: config.services.map(\.name), heartbeatTimeout: config.heartbeatTimeout)
-        registry = Registry(families: families, services: services)
+        registry = Registry(families: families, services: services, limits: config.limits)
         ingestGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         httpGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         running.withLock { $0 = config }
@@ -115,7 +115,8 @@ public final class TallyDaemon: Service, Sendable {
         for (_, s) in registry.ingestStats() { total.merge(s) }
         logger.info("tallyd stopped", metadata: [
             "packets": "\(total.packets)", "lines": "\(total.lines)",
-            "accepted": "\(total.accepted)", "rejected": "\(total.lines - total.accepted)",
+            "accepted": "\(total.accepted)", "rejected": "\(total.rejectedTotal)",
+            "skipped": "\(total.skipped.reduce(0, +))",
         ])
     }
 
@@ -353,7 +354,7 @@ public final class TallyDaemon: Service, Sendable {
         var sample = StatusSample()
         for (_, s) in registry.ingestStats() {
             sample.lines += s.lines
-            sample.rejected += s.lines - s.accepted
+            sample.rejected += s.rejectedTotal
         }
         let series = registry.seriesCounts().reduce(0, +)
         guard let (before, at) = previous else {
@@ -415,6 +416,8 @@ public final class TallyDaemon: Service, Sendable {
         if new.defaultService != old.defaultService { restart.append("default_service") }
         if new.defaultBuckets != old.defaultBuckets { restart.append("default_buckets") }
         if new.maxLineLength != old.maxLineLength || new.tcpIdleTimeout != old.tcpIdleTimeout { restart.append("ingest limits") }
+        if new.limits != old.limits { restart.append("limits") }
+        if new.dropClientTelemetry != old.dropClientTelemetry { restart.append("drop_client_telemetry") }
         var merged = new
         if !restart.isEmpty {
             // Keep describing what actually runs, so the next reload compares against it.
@@ -436,7 +439,7 @@ public final class TallyDaemon: Service, Sendable {
         let logger = self.logger
         return Ingestor(
             registry: registry, transport: transport, boundService: service, defaultService: defaultService,
-            maxLineLength: config.maxLineLength, limiter: limiter
+            maxLineLength: config.maxLineLength, dropClientTelemetry: config.dropClientTelemetry, limiter: limiter
         ) { rejection in logger.warning("\(rejection.message)") }
     }
 

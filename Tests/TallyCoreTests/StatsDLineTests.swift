@@ -9,6 +9,8 @@ import Testing
         var kind: SampleKind
         var rate: Double
         var tags: String
+        var style: StatsDLine.TagStyle = .none
+        var unknownFields = 0
         var testDescription: String { line }
     }
 
@@ -16,9 +18,18 @@ import Testing
         .init(line: "a:1|c", name: "a", values: "1", kind: .counter, rate: 1, tags: ""),
         .init(line: "a.b-c_d:1.5|g", name: "a.b-c_d", values: "1.5", kind: .gauge, rate: 1, tags: ""),
         .init(line: "t:320|ms|@0.1", name: "t", values: "320", kind: .timer, rate: 0.1, tags: ""),
-        .init(line: "h:1|h|#a:b,c:d", name: "h", values: "1", kind: .histogram, rate: 1, tags: "a:b,c:d"),
-        .init(line: "d:1:2:3|d|@0.5|#k:v", name: "d", values: "1:2:3", kind: .distribution, rate: 0.5, tags: "k:v"),
-        .init(line: "x:1|c|#k:v|@0.25", name: "x", values: "1", kind: .counter, rate: 0.25, tags: "k:v"),
+        .init(line: "h:1|h|#a:b,c:d", name: "h", values: "1", kind: .histogram, rate: 1, tags: "a:b,c:d", style: .dogstatsd),
+        // other dialects: tags in the name
+        .init(line: "req,k=v,k2=v2:1|c", name: "req", values: "1", kind: .counter, rate: 1, tags: "k=v,k2=v2", style: .influx),
+        .init(line: "req#k=v,k2=v2:1|c|@0.5", name: "req", values: "1", kind: .counter, rate: 0.5, tags: "k=v,k2=v2", style: .librato),
+        .init(line: "req[k=v,k2=v2]:2|g", name: "req", values: "2", kind: .gauge, rate: 1, tags: "k=v,k2=v2", style: .signalfx),
+        .init(line: "a.b,path=/x/y?q=1:3|ms", name: "a.b", values: "3", kind: .timer, rate: 1, tags: "path=/x/y?q=1", style: .influx),
+        // DogStatsD extension fields: known ones ignored, unknown ones ignored and counted
+        .init(line: "x:1|c|card:high|#k:v", name: "x", values: "1", kind: .counter, rate: 1, tags: "k:v", style: .dogstatsd),
+        .init(line: "a:1|c|zzz", name: "a", values: "1", kind: .counter, rate: 1, tags: "", unknownFields: 1),
+        .init(line: "a:1|c|e:future|f:x", name: "a", values: "1", kind: .counter, rate: 1, tags: "", unknownFields: 2),
+        .init(line: "d:1:2:3|d|@0.5|#k:v", name: "d", values: "1:2:3", kind: .distribution, rate: 0.5, tags: "k:v", style: .dogstatsd),
+        .init(line: "x:1|c|#k:v|@0.25", name: "x", values: "1", kind: .counter, rate: 0.25, tags: "k:v", style: .dogstatsd),
         .init(line: "x:1|c|c:abc123|T1700000000", name: "x", values: "1", kind: .counter, rate: 1, tags: ""),
         .init(line: "s:u1|s", name: "s", values: "u1", kind: .set, rate: 1, tags: ""),
         .init(line: "g:-5|g", name: "g", values: "-5", kind: .gauge, rate: 1, tags: ""),
@@ -37,6 +48,8 @@ import Testing
             #expect(parsed.kind == c.kind)
             #expect(parsed.sampleRate == c.rate)
             #expect(String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.tags]), as: UTF8.self) == c.tags)
+            #expect(parsed.tagStyle == c.style)
+            #expect(parsed.unknownFields == c.unknownFields)
         }
     }
 
@@ -57,7 +70,12 @@ import Testing
         ("a:1|c|@0.5|@0.5", .malformedLine),
         ("a:1|c|#a:b|#c:d", .malformedLine),
         ("a:1|c||#a:b", .malformedLine),
-        ("a:1|c|zzz", .malformedLine),
+        ("req,k=v:1|c|#k2:v2", .mixedTagStyles),
+        ("req#k=v:1|c|#k2:v2", .mixedTagStyles),
+        ("req[k=v]:1|c|#k2:v2", .mixedTagStyles),
+        ("req[k=v:1|c", .malformedLine),
+        ("req[k=v]x:1|c", .malformedLine),
+        ("req,k=v|c", .malformedLine),
         (String(repeating: "n", count: 201) + ":1|c", .nameTooLong),
     ]
 

@@ -22,14 +22,15 @@ final class Harness {
     let rejections = Mutex<[Rejection]>([])
 
     init(policy: FamilyTable.UnknownPolicy = .accept, defaultService: String? = nil, heartbeat: Double = 30,
-         boundService: Int? = nil, shards: Int = 4) {
+         boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true) {
         let families = FamilyTable(catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10])
         let services = ServiceTable(names: testServices, heartbeatTimeout: heartbeat)
-        registry = Registry(families: families, services: services, shardCount: shards)
+        registry = Registry(families: families, services: services, limits: limits, shardCount: shards)
         let box = Box()
         ingestor = Ingestor(
             registry: registry, transport: "test", boundService: boundService,
             defaultService: defaultService.flatMap { testServices.firstIndex(of: $0) },
+            dropClientTelemetry: dropClientTelemetry,
             limiter: RejectLogLimiter(interval: 0)) { box.append($0) }
         box.harness = self
     }
