@@ -5,7 +5,7 @@ import TallyCore
 enum AdminExposition {
     static let version = "0.1.0"
 
-    static func render(registry: Registry, startTime: Double) -> [UInt8] {
+    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = []) -> [UInt8] {
         var w = TextWriter(capacity: 8192)
         let perTransport = registry.ingestStats()
         var total = IngestStats()
@@ -97,6 +97,17 @@ enum AdminExposition {
             w.append("process_resident_memory_bytes ")
             w.value(p.residentBytes)
             w.append(byte: 0x0A)
+        }
+        if !udpPorts.isEmpty {
+            w.header(name: "tally_udp_receive_drops_total", help: "Datagrams the kernel dropped on tallyd's UDP ports (receive buffer full), from /proc/net/udp{,6}.", type: .counter)
+            let drops = UDPDrops.read(ports: Set(udpPorts))
+            for port in udpPorts {
+                w.append("tally_udp_receive_drops_total{port=\"")
+                w.integer(Int64(port))
+                w.append("\"} ")
+                w.integer(Int64(drops[port] ?? 0))
+                w.append(byte: 0x0A)
+            }
         }
         w.header(name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge)
         w.append("process_start_time_seconds ")

@@ -80,6 +80,17 @@ struct ConfigNode {
         return v
     }
 
+    /// A size in bytes: `8388608`, `512KiB`, `8MiB`, `1GiB` (also `K`, `M`, `G`, powers of 1024).
+    func byteSize() throws(ConfigError) -> Int {
+        if let v = try? int() { return v }
+        let s = try string().filter { $0 != " " }
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+        for (suffix, factor) in units where s.hasSuffix(suffix) {
+            if let n = Int(s.dropLast(suffix.count)), n >= 0 { return n * factor }
+        }
+        throw error("expected a size in bytes (8388608, 512KiB, 8MiB), not '\(s)'")
+    }
+
     func bool() throws(ConfigError) -> Bool {
         guard let node, let v = node.bool else { throw error("expected true or false") }
         return v

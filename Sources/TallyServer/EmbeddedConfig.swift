@@ -14,6 +14,8 @@ ingest:
                                # a socket with `service:` accepts lines of that service only
   max_line_length: 65536       # longer lines are refused (line_too_long)
   tcp_idle_timeout: 5m         # close TCP connections silent for this long
+  udp_loops: 0                 # SO_REUSEPORT receive loops per UDP address; 0 = one per core
+  udp_receive_buffer: 8MiB     # SO_RCVBUF per ingest socket (capped by net.core.rmem_max)
 
 metrics:
   address: "127.0.0.1"         # bind address of the per-service /metrics endpoints

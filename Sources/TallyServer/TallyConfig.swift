@@ -27,6 +27,10 @@ public struct TallyConfig: Sendable, Equatable {
     public var tcp: [HostPort]
     public var maxLineLength: Int
     public var tcpIdleTimeout: Double
+    /// SO_RCVBUF asked for each UDP and Unix ingest socket (the kernel caps it at rmem_max).
+    public var udpReceiveBuffer = 8 << 20
+    /// Receive loops (SO_REUSEPORT sockets) per UDP address; 0 = one per core.
+    public var udpLoops = 0
     public var metricsAddress: String
     public var admin: HostPort?
     public var services: [Service]
@@ -65,8 +69,18 @@ public struct TallyConfig: Sendable, Equatable {
         var tcp = defaults?.tcp ?? []
         var maxLineLength = defaults?.maxLineLength ?? 65_536
         var tcpIdleTimeout = defaults?.tcpIdleTimeout ?? 300
+        var udpReceiveBuffer = defaults?.udpReceiveBuffer ?? 8 << 20
+        var udpLoops = defaults?.udpLoops ?? 0
         if let ingest = top["ingest"] {
-            let m = try ingest.mapping(allowed: ["udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout"])
+            let m = try ingest.mapping(allowed: ["udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout", "udp_receive_buffer", "udp_loops"])
+            if let n = m["udp_receive_buffer"] {
+                udpReceiveBuffer = try n.byteSize()
+                guard udpReceiveBuffer >= 4096 else { throw n.error("must be at least 4KiB") }
+            }
+            if let n = m["udp_loops"] {
+                udpLoops = try n.int()
+                guard (0...256).contains(udpLoops) else { throw n.error("must be 0 (one per core) to 256") }
+            }
             if let list = m["udp"] {
                 udp = []
                 for item in try list.sequence() { udp.append(try hostPort(item)) }
@@ -220,6 +234,7 @@ public struct TallyConfig: Sendable, Equatable {
         }
         return TallyConfig(
             udp: udp, unix: unix, tcp: tcp, maxLineLength: maxLineLength, tcpIdleTimeout: tcpIdleTimeout,
+            udpReceiveBuffer: udpReceiveBuffer, udpLoops: udpLoops,
             metricsAddress: metricsAddress, admin: admin, services: services,
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
             defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level,

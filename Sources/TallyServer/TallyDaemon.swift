@@ -139,11 +139,29 @@ public final class TallyDaemon: Service, Sendable {
             }
             bound.withLock { $0.udp.append(channel.localAddress?.port ?? passed.port) }
         }
+        // Config addresses: one SO_REUSEPORT socket per receive loop, so the kernel spreads
+        // datagrams over every core.
+        let loops = Array(ingestGroup.makeIterator())
+        let perAddress = config.udpLoops == 0 ? loops.count : config.udpLoops
         for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
-            let channel = try await bindDatagram("UDP ingest on \(address)", defaultService: defaultService) {
-                try await $0.bind(host: address.host, port: address.port).get()
+            // SO_REUSEPORT would let a second tallyd share the port silently (and take half the
+            // datagrams): claim it first with a plain socket, which fails if anyone holds it.
+            let probe = try await bind("UDP ingest on \(address)", register: false) {
+                try await DatagramBootstrap(group: ingestGroup).bind(host: address.host, port: address.port).get()
             }
-            bound.withLock { $0.udp.append(channel.localAddress?.port ?? address.port) }
+            let port = probe.localAddress?.port ?? address.port
+            try? await probe.close()
+            for i in 0..<perAddress {
+                let loop = loops[i % loops.count]
+                let channel = try await bindDatagram("UDP ingest on \(TallyConfig.HostPort(host: address.host, port: port))",
+                                                     defaultService: defaultService, on: loop) { [port] in
+                    try await $0.bind(host: address.host, port: port).get()
+                }
+                if i == 0 {
+                    bound.withLock { $0.udp.append(port) }
+                    await checkReceiveBuffer(channel, what: "UDP \(address.host):\(port)")
+                }
+            }
         }
 
         // Unix datagram sockets: our own receive threads (see UnixDatagramReceiver).
@@ -153,7 +171,7 @@ public final class TallyDaemon: Service, Sendable {
             unixSockets.append((UnixDatagramReceiver(adopting: passed.fd, path: passed.path), entry))
         }
         for socket in config.unix where !activation.unix.contains(where: { $0.path == socket.path }) {
-            unixSockets.append((try UnixDatagramReceiver(path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: 8 << 20), socket))
+            unixSockets.append((try UnixDatagramReceiver(path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: config.udpReceiveBuffer), socket))
         }
         if !unixSockets.isEmpty {
             let pool = NIOThreadPool(numberOfThreads: unixSockets.count)
@@ -228,13 +246,17 @@ public final class TallyDaemon: Service, Sendable {
                 switch path {
                 case "/metrics":
                     return .init(status: .ok, contentType: ExpositionRenderer.contentType,
-                                 body: AdminExposition.render(registry: registry, startTime: startTime))
+                                 body: AdminExposition.render(registry: registry, startTime: startTime, udpPorts: self.boundAddresses.udp))
                 case "/healthz":
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
                 case "/debug/wedge-ingest-loop" where debugHooks:
                     // Test hook for the watchdog: blocks one ingest event loop for good.
                     ingestGroup.any().execute { while true { sleep(1) } }
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("wedged one ingest loop\n".utf8))
+                case "/debug/wedge-ingest-loops" where debugHooks:
+                    // Test hook for drop accounting: no loop reads, the kernel queues fill up.
+                    for loop in ingestGroup.makeIterator() { loop.execute { while true { sleep(1) } } }
+                    return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("wedged every ingest loop\n".utf8))
                 default:
                     return nil
                 }
@@ -443,10 +465,21 @@ public final class TallyDaemon: Service, Sendable {
         ) { rejection in logger.warning("\(rejection.message)") }
     }
 
-    private func bindDatagram(_ what: String, defaultService: Int?, _ body: (DatagramBootstrap) async throws -> Channel) async throws -> Channel {
+    /// Logs once if the kernel gave less receive buffer than `ingest.udp_receive_buffer`.
+    private func checkReceiveBuffer(_ channel: Channel, what: String) async {
+        guard let granted = try? await channel.getOption(.socketOption(.so_rcvbuf)).get() else { return }
+        // Linux reports twice what it grants (bookkeeping overhead included).
+        if Int(granted) / 2 < config.udpReceiveBuffer {
+            logger.warning("receive buffer of \(what) is \(Int(granted) / 2) bytes, not the \(config.udpReceiveBuffer) asked for (ingest.udp_receive_buffer): the kernel caps it at net.core.rmem_max; raise it (sysctl -w net.core.rmem_max=\(config.udpReceiveBuffer)) so bursts are not dropped")
+        }
+    }
+
+    private func bindDatagram(_ what: String, defaultService: Int?, on loop: EventLoop? = nil,
+                              _ body: (DatagramBootstrap) async throws -> Channel) async throws -> Channel {
         let messages = 32
-        let bootstrap = DatagramBootstrap(group: ingestGroup)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        let bootstrap = DatagramBootstrap(group: loop ?? ingestGroup.next())
+            .channelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(config.udpReceiveBuffer))
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * 65_536))
             .channelOption(.datagramVectorReadMessageCount, value: messages)
             .channelInitializer { channel in

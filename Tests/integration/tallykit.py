@@ -199,9 +199,12 @@ class Tallyd:
 
     # sending
     def send(self, payload, port=None):
+        """From one socket for the daemon's life, as a client library sends: tallyd spreads
+        UDP over several SO_REUSEPORT loops by source address, so one source keeps its order."""
         data = payload.encode() if isinstance(payload, str) else payload
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(data, ("127.0.0.1", port or self.udp_port))
+        if getattr(self, "_udp", None) is None:
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.sendto(data, ("127.0.0.1", port or self.udp_port))
 
     def send_unix(self, name, payload):
         """From an unbound datagram socket, as socat and most clients send."""

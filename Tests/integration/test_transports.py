@@ -5,7 +5,7 @@ import subprocess
 
 from datadog.dogstatsd import DogStatsd
 
-from tallykit import TALLYD, Tallyd, wait_until
+from tallykit import TALLYD, Tallyd, http_get, wait_until
 
 GOOD = "orders_filled_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT"
 FILLED = dict(order_type="limit", symbol="BTCUSDT")
@@ -91,3 +91,44 @@ def test_tcp_idle_connections_are_closed():
         c.settimeout(5)
         assert c.recv(1) == b"", "the daemon closes an idle connection"
         c.close()
+
+
+def test_a_second_tallyd_cannot_share_the_udp_port():
+    with Tallyd() as first:
+        second = Tallyd()
+        with open(second.config_path) as f:
+            text = f.read()
+        with open(second.config_path, "w") as f:
+            f.write(text.replace(f'"127.0.0.1:{second.udp_port}"', f'"127.0.0.1:{first.udp_port}"', 1))
+        second.launch()
+        try:
+            assert second.proc.wait(timeout=15) == 1
+            second.log.close()
+            out = second.output()
+            assert f"UDP ingest on 127.0.0.1:{first.udp_port}" in out and "address already in use" in out, out
+        finally:
+            second.dir.cleanup()
+        # The first one still gets every datagram.
+        for _ in range(20):
+            first.send("queue_depth:3|g|#service:order_executor")
+        first.wait_received(20)
+
+
+def test_kernel_drops_are_counted_when_the_receive_queue_overflows():
+    ingest = "  udp_loops: 1\n  udp_receive_buffer: 4KiB\n"
+    d = Tallyd(ingest_yaml=ingest, env={"TALLYD_DEBUG_HOOKS": "1"}).start()
+    try:
+        assert d.admin_value("tally_udp_receive_drops_total", port=str(d.udp_port)) == 0
+        status, _, _ = http_get(d.admin_port, "/debug/wedge-ingest-loops")
+        assert status == 200
+        line = ("queue_depth:3|g|#service:order_executor," + "x" * 900).encode()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _ in range(500):
+                s.sendto(line, ("127.0.0.1", d.udp_port))
+        wait_until(lambda: d.admin_value("tally_udp_receive_drops_total", port=str(d.udp_port)) > 0,
+                   what="kernel drops to show in tally_udp_receive_drops_total")
+    finally:
+        d.proc.kill()  # the wedged loops never return
+        d.proc.wait(timeout=5)
+        d.log.close()
+        d.dir.cleanup()
