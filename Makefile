@@ -9,6 +9,7 @@ SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 BIN        ?= .build/release/tallyd
+TALLY_BIN  ?= $(dir $(BIN))tally
 
 .PHONY: all build release run test test-swift test-integration deps deps-test embed clean install install-files uninstall
 
@@ -28,6 +29,7 @@ build: deps embed
 
 release: deps embed
 	$(SWIFT) build -c release --product tallyd
+	$(SWIFT) build -c release --product tally
 
 ## Build release and run tallyd on its embedded default config (or CONFIG=path).
 run: release
@@ -37,13 +39,13 @@ run: release
 test: deps-test embed
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	TALLYD=$(CURDIR)/.build/debug/tallyd $(PYTEST) -q Tests/integration
+	TALLYD=$(CURDIR)/.build/debug/tallyd TALLY=$(CURDIR)/.build/debug/tally $(PYTEST) -q Tests/integration
 
 test-swift: deps embed
 	$(SWIFT) test
 
 test-integration: deps-test build
-	TALLYD=$(CURDIR)/.build/debug/tallyd $(PYTEST) -q Tests/integration
+	TALLYD=$(CURDIR)/.build/debug/tallyd TALLY=$(CURDIR)/.build/debug/tally $(PYTEST) -q Tests/integration
 
 clean:
 	rm -rf .build
@@ -54,6 +56,7 @@ install: release
 
 install-files:
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tallyd
+	install -D -m 0755 $(TALLY_BIN) $(DESTDIR)$(PREFIX)/bin/tally
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(PREFIX)/share/doc/tally
 	sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
 	    -e 's#/usr/local/share/doc/#$(PREFIX)/share/doc/#g' systemd/tally.service > $(DESTDIR)$(UNITDIR)/tally.service
@@ -67,7 +70,7 @@ install-files:
 
 ## Remove what install put there, except the config (it may hold an operator's edits).
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tallyd $(DESTDIR)$(UNITDIR)/tally.service $(DESTDIR)$(UNITDIR)/tally.socket \
+	rm -f $(DESTDIR)$(PREFIX)/bin/tallyd $(DESTDIR)$(PREFIX)/bin/tally $(DESTDIR)$(UNITDIR)/tally.service $(DESTDIR)$(UNITDIR)/tally.socket \
 	      $(DESTDIR)$(UNITDIR)/tally.socket.d/ports.conf.example
 	-rmdir $(DESTDIR)$(UNITDIR)/tally.socket.d 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/tally

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tallyd", targets: ["tallyd"]),
+        .executable(name: "tally", targets: ["tally"]),
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "TallyServer", targets: ["TallyServer"]),
     ],
@@ -40,6 +41,16 @@ let package = Package(
             name: "tallyd",
             dependencies: [
                 "TallyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // sendmmsg/recvmmsg, which Glibc's overlay does not expose.
+        .target(name: "CTallyNet"),
+        // The sender's tool: send lines, generate load (TALLY_ADDR picks the transport).
+        .executableTarget(
+            name: "tally",
+            dependencies: [
+                "CTallyNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

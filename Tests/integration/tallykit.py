@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TALLYD = os.environ.get("TALLYD", os.path.join(ROOT, ".build", "debug", "tallyd"))
+TALLY = os.environ.get("TALLY", os.path.join(os.path.dirname(TALLYD), "tally"))
 SERVICES = {
     "strategy_service": 8003, "risk_manager": 8002, "alert_system": 8007,
     "api_gateway": 8080, "market_data_service": 9001, "order_executor": 9002,

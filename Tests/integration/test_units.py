@@ -28,7 +28,7 @@ def analyze(*args):
 
 def test_make_install_puts_binary_units_and_config_in_place(installed):
     units = installed["units"]
-    for path in [installed["prefix"] / "bin" / "tallyd", units / "tally.service", units / "tally.socket",
+    for path in [installed["prefix"] / "bin" / "tallyd", installed["prefix"] / "bin" / "tally", units / "tally.service", units / "tally.socket",
                  units / "tally.socket.d" / "ports.conf.example", installed["etc"] / "tally" / "tallyd.yaml"]:
         assert path.exists(), path
     service = (units / "tally.service").read_text()
@@ -78,5 +78,6 @@ def test_make_uninstall_removes_what_install_put_there_but_the_config(installed)
     subprocess.run(["make", "--no-print-directory", "-C", ROOT, "uninstall", f"PREFIX={installed['prefix']}",
                     f"SYSCONFDIR={installed['etc']}"], check=True, capture_output=True, timeout=60)
     assert not (installed["prefix"] / "bin" / "tallyd").exists()
+    assert not (installed["prefix"] / "bin" / "tally").exists()
     assert not (installed["units"] / "tally.service").exists()
     assert (installed["etc"] / "tally" / "tallyd.yaml").exists()

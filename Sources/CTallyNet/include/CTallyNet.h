@@ -1,0 +1,14 @@
+// Batched datagram calls (sendmmsg/recvmmsg) that Glibc's Swift overlay does not expose
+// (they need _GNU_SOURCE). Plain C types only, so Swift sees a simple signature.
+#pragma once
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+/// Sends `count` datagrams (`buffers[i]`, `lengths[i]`) on a connected socket in one call.
+/// Returns how many were sent, or -1 with errno set.
+int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, unsigned int count);
+
+/// Receives up to `count` datagrams into `buffers` (each `size` bytes), writing each length.
+/// Returns how many arrived, or -1 with errno set. `flags` as for recvmmsg (MSG_DONTWAIT...).
+int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags);

@@ -1,0 +1,37 @@
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <string.h>
+#include "CTallyNet.h"
+
+#define TALLY_MAX_BATCH 1024
+
+int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, unsigned int count) {
+    struct mmsghdr msgs[TALLY_MAX_BATCH];
+    struct iovec iov[TALLY_MAX_BATCH];
+    if (count > TALLY_MAX_BATCH) count = TALLY_MAX_BATCH;
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        iov[i].iov_base = (void *)buffers[i];
+        iov[i].iov_len = lengths[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    return sendmmsg(fd, msgs, count, 0);
+}
+
+int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags) {
+    struct mmsghdr msgs[TALLY_MAX_BATCH];
+    struct iovec iov[TALLY_MAX_BATCH];
+    if (count > TALLY_MAX_BATCH) count = TALLY_MAX_BATCH;
+    memset(msgs, 0, sizeof(struct mmsghdr) * count);
+    for (unsigned int i = 0; i < count; i++) {
+        iov[i].iov_base = buffers[i];
+        iov[i].iov_len = size;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, msgs, count, flags, NULL);
+    for (int i = 0; i < n; i++) lengths[i] = msgs[i].msg_len;
+    return n;
+}

@@ -1,0 +1,103 @@
+import CTallyNet
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A connected socket to tallyd: datagrams (UDP, Unix) or a TCP stream of lines.
+final class Connection {
+    let address: TallyAddress
+    private let fd: Int32
+
+    init(_ address: TallyAddress) throws {
+        self.address = address
+        switch address {
+        case .unix(let path):
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw Connection.error("socket") }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+                Glibc.close(fd)
+                throw AddressError(message: "unix socket path is too long: \(path)")
+            }
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard rc == 0 else {
+                let e = Connection.error("connect to unix:\(path)")
+                Glibc.close(fd)
+                throw e
+            }
+        case .udp(let host, let port), .tcp(let host, let port):
+            let stream = !address.isDatagram
+            var hints = addrinfo()
+            hints.ai_socktype = stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+                throw AddressError(message: "cannot resolve \(host)")
+            }
+            defer { freeaddrinfo(result) }
+            fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw Connection.error("socket") }
+            guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+                let e = Connection.error("connect to \(address)")
+                Glibc.close(fd)
+                throw e
+            }
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    static func error(_ what: String) -> AddressError {
+        AddressError(message: "\(what): \(String(cString: strerror(errno)))")
+    }
+
+    /// One datagram (or, on TCP, bytes that should end with a newline).
+    func send(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.send(fd, raw.baseAddress! + off, raw.count - off, Int32(MSG_NOSIGNAL))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    // ECONNREFUSED on UDP only says nobody listened to an earlier datagram.
+                    if address.isDatagram && errno == ECONNREFUSED { return }
+                    throw Connection.error("send to \(address)")
+                }
+                if address.isDatagram { return }
+                off += n
+            }
+        }
+    }
+
+    /// Sends packets in batches (sendmmsg for datagrams); returns how many went out. Datagrams
+    /// the kernel refuses with ENOBUFS/EAGAIN count as not sent.
+    func sendBatch(_ packets: UnsafeBufferPointer<UnsafeRawPointer?>, lengths: UnsafeBufferPointer<Int>) -> Int {
+        if address.isDatagram {
+            let n = tally_sendmmsg(fd, packets.baseAddress!, lengths.baseAddress!.withMemoryRebound(to: Int.self, capacity: lengths.count) {
+                UnsafeRawPointer($0).assumingMemoryBound(to: size_t.self)
+            }, UInt32(packets.count))
+            return max(0, Int(n))
+        }
+        var sent = 0
+        for i in 0..<packets.count {
+            var off = 0
+            while off < lengths[i] {
+                let n = Glibc.send(fd, packets[i]! + off, lengths[i] - off, Int32(MSG_NOSIGNAL))
+                if n <= 0 {
+                    if n < 0 && errno == EINTR { continue }
+                    return sent
+                }
+                off += n
+            }
+            sent += 1
+        }
+        return sent
+    }
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A load generator: prebuilt packets of counter lines over S series, sent in batches
+/// (sendmmsg) by P senders at a target rate, with tallyd's own counters read before and after.
+struct Load: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send counter lines as fast as asked and report what tallyd received and what it cost.",
+        discussion: """
+        The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's admin
+        endpoint (--admin) is read: lines received, accepted and refused, kernel drops, and
+        process_cpu_seconds_total, from which CPU-seconds per million lines follow.
+        The last line is machine-readable: RESULT key=value ...
+        """)
+
+    @Option(help: "UDP target host:port.") var udp: String?
+    @Option(help: "Unix datagram socket path.") var unix: String?
+    @Option(help: "TCP target host:port.") var tcp: String?
+    @Option(help: "Total lines per second, or 'max'.") var rate = "max"
+    @Option(help: "Lines per datagram (or per TCP write).") var linesPerPacket = 20
+    @Option(help: "Distinct series (orders_placed_total{symbol=...}).") var series = 10_000
+    @Option(help: "How long to send: 500ms, 10s, 1m.") var duration = "10s"
+    @Option(help: "Sending threads (each with its own socket).") var senders = 1
+    @Option(help: "tallyd's admin endpoint host:port, or 'none'.") var admin = "127.0.0.1:9102"
+    @Option(help: "The service the lines name.") var service = "order_executor"
+
+    func validate() throws {
+        guard [udp, unix, tcp].compactMap({ $0 }).count <= 1 else { throw ValidationError("give at most one of --udp, --unix, --tcp") }
+        guard linesPerPacket >= 1, series >= 1, senders >= 1 else { throw ValidationError("--lines-per-packet, --series and --senders must be at least 1") }
+        guard rate == "max" || (Double(rate) ?? 0) > 0 else { throw ValidationError("--rate is a number of lines per second or 'max'") }
+        guard Load.seconds(duration) != nil else { throw ValidationError("--duration looks like 500ms, 10s or 1m") }
+    }
+
+    static func seconds(_ text: String) -> Double? {
+        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0)] where text.hasSuffix(suffix) {
+            if let v = Double(text.dropLast(suffix.count)), v > 0 { return v * factor }
+        }
+        return Double(text).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    func run() throws {
+        let address: TallyAddress
+        if let udp { address = try TallyAddress.parse(udp) }
+        else if let unix { address = .unix(path: unix) }
+        else if let tcp { address = try TallyAddress.parse("tcp:" + tcp) }
+        else { address = try TallyAddress.fromEnvironment() }
+        let seconds = Load.seconds(duration)!
+        let adminTarget: (String, Int)? = admin == "none" ? nil : try TallyAddress.hostPort(admin)
+
+        // Packets: consecutive series per packet, enough packets to cover every series (capped
+        // at 16384 packets per sender, so huge series counts reuse a window of them).
+        let packetCount = min((series + linesPerPacket - 1) / linesPerPacket, 16_384)
+        let covered = min(series, packetCount * linesPerPacket)
+        let stream = !address.isDatagram
+        var packets: [[UInt8]] = []
+        packets.reserveCapacity(packetCount)
+        for p in 0..<packetCount {
+            var text = ""
+            for j in 0..<linesPerPacket {
+                let s = (p * linesPerPacket + j) % series
+                if j > 0 { text += "\n" }
+                text += "orders_placed_total:1|c|#service:\(service),order_type:limit,symbol:SYM\(s),side:buy"
+            }
+            if stream { text += "\n" }
+            packets.append(Array(text.utf8))
+        }
+
+        let pool = PacketPool(packets)
+        defer { pool.release() }
+        let before = try adminTarget.map { try AdminScrape.fetch(host: $0.0, port: $0.1) }
+        let rateLimit = rate == "max" ? nil : Double(rate)! / Double(senders)
+        let sentPackets = Atomic<Int>(0)
+        let failure = Mutex<String?>(nil)
+        let start = Load.now()
+        let batch = stream ? 16 : 64
+        DispatchQueue.concurrentPerform(iterations: senders) { sender in
+            do {
+                let connection = try Connection(address)
+                var ptrs = [UnsafeRawPointer?](repeating: nil, count: batch)
+                var lens = [Int](repeating: 0, count: batch)
+                var next = (sender * 7919) % packetCount
+                var mine = 0
+                let deadline = start + seconds
+                while true {
+                    let t = Load.now()
+                    if t >= deadline { break }
+                    for i in 0..<batch {
+                        ptrs[i] = UnsafeRawPointer(pool.base + pool.offsets[next])
+                        lens[i] = pool.lengths[next]
+                        next += 1
+                        if next == packetCount { next = 0 }
+                    }
+                    let n = ptrs.withUnsafeBufferPointer { p in lens.withUnsafeBufferPointer { l in connection.sendBatch(p, lengths: l) } }
+                    mine += n
+                    if n < batch { next = (next + packetCount - (batch - n)) % packetCount }
+                    if let rateLimit {
+                        let due = start + Double(mine * linesPerPacket) / rateLimit
+                        let wait = due - Load.now()
+                        if wait > 0 {
+                            var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))
+                            nanosleep(&ts, nil)
+                        }
+                    }
+                }
+                sentPackets.add(mine, ordering: .relaxed)
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+        }
+        let elapsed = Load.now() - start
+        if let message = failure.withLock({ $0 }) { throw AddressError(message: message) }
+        let sentLines = sentPackets.load(ordering: .relaxed) * linesPerPacket
+        print("sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = \(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) lines/packet, \(covered) series, \(address))")
+
+        guard let adminTarget, let before else {
+            print("RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed))")
+            return
+        }
+        // Let tallyd empty its queues: wait until its received count stops moving (max 5 s).
+        var after = try AdminScrape.fetch(host: adminTarget.0, port: adminTarget.1)
+        let settle = Load.now() + 5
+        while Load.now() < settle {
+            usleep(200_000)
+            let again = try AdminScrape.fetch(host: adminTarget.0, port: adminTarget.1)
+            let done = again.total("tally_lines_received_total") == after.total("tally_lines_received_total")
+            after = again
+            if done { break }
+        }
+        func delta(_ name: String) -> Double { after.total(name) - before.total(name) }
+        let received = delta("tally_lines_received_total")
+        let accepted = delta("tally_lines_accepted_total")
+        let rejected = delta("tally_lines_rejected_total")
+        let drops = delta("tally_udp_receive_drops_total")
+        let cpu = delta("process_cpu_seconds_total")
+        let perMillion = received > 0 ? cpu / received * 1e6 : 0
+        print("received  \(Int(received)) lines (\(fmt(sentLines > 0 ? received / Double(sentLines) * 100 : 0, 2))% of sent), accepted \(Int(accepted)), refused \(Int(rejected)), kernel drops \(Int(drops)) datagrams")
+        print("tallyd    \(fmt(cpu, 2)) CPU-seconds = \(fmt(perMillion, 3)) CPU-seconds per million lines received; \(fmt(received / elapsed / 1e6, 3))M lines/s received")
+        print("RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed)) received=\(Int(received)) accepted=\(Int(accepted)) rejected=\(Int(rejected)) drops=\(Int(drops)) cpu_seconds=\(fmt(cpu, 3)) cpu_per_million=\(fmt(perMillion, 3))")
+    }
+}
+
+func fmt(_ v: Double, _ digits: Int) -> String {
+    var buf = [CChar](repeating: 0, count: 64)
+    _ = withVaList([v]) { vsnprintf(&buf, 64, "%.\(digits)f", $0) }
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Every packet back to back in one allocation, so senders on other threads can hand raw
+/// pointers to sendmmsg; freed by `release()` once every sender has finished.
+struct PacketPool: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let offsets: [Int]
+    let lengths: [Int]
+
+    init(_ packets: [[UInt8]]) {
+        let total = packets.reduce(0) { $0 + $1.count }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        var starts: [Int] = []
+        var at = 0
+        for p in packets {
+            starts.append(at)
+            p.withUnsafeBytes { (buffer + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            at += p.count
+        }
+        base = buffer
+        offsets = starts
+        lengths = packets.map(\.count)
+    }
+
+    func release() { base.deallocate() }
+}
