@@ -11,6 +11,7 @@ DESTDIR    ?=
 BIN        ?= .build/release/tallyd
 TALLY_BIN  ?= $(dir $(BIN))tally
 
+.PHONY: bench bench-quick bench-instructions bench-report
 .PHONY: all build release run test test-swift test-integration deps deps-test embed clean install install-files uninstall
 
 all: build
@@ -88,6 +89,11 @@ bench-quick: deps embed
 	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench render --series $$s; done
 	Benchmarks/.build/release/tally-bench memory --series 1000000
 	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench baseline --series $$s; done
+
+## docs/performance.md, regenerated: every figure of the performance table, measured now.
+bench-report: release
+	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	python3 scripts/performance-report.py
 
 ## Instructions per folded line (10k series), from callgrind: stable on noisy machines.
 bench-instructions: deps embed

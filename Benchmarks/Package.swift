@@ -32,10 +32,12 @@ let package = Package(
             path: "Benchmarks/TallyBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // glibc's mallinfo2, for heap bytes per series.
+        .target(name: "CHeap", path: "Sources/CHeap"),
         // A quick, plugin-free measurement for one-off numbers and callgrind.
         .executableTarget(
             name: "tally-bench",
-            dependencies: ["TallyBenchSupport", .product(name: "TallyCore", package: "tally")],
+            dependencies: ["TallyBenchSupport", "CHeap", .product(name: "TallyCore", package: "tally")],
             path: "Sources/tally-bench"
         ),
     ]

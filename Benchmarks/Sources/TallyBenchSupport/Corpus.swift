@@ -9,7 +9,9 @@ public enum Corpus {
     public static func registry(shards: Int = 16) -> Registry {
         let families = FamilyTable(catalogue: CatalogueLoader.embedded(), policy: .accept,
                                    defaultBuckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0])
-        return Registry(families: families, services: ServiceTable(names: services, heartbeatTimeout: 30), shardCount: shards)
+        // No cardinality limits: the benchmarks create up to millions of series in one family.
+        return Registry(families: families, services: ServiceTable(names: services, heartbeatTimeout: 30),
+                        limits: Limits(maxSeriesPerFamily: .max, maxSeriesPerService: .max), shardCount: shards)
     }
 
     public static func ingestor(_ registry: Registry) -> Ingestor {

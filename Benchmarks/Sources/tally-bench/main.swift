@@ -6,6 +6,7 @@
 //   tally-bench render --series N               scrape render time and bytes per series
 //   tally-bench memory --series N               registry bytes per counter series
 //   tally-bench baseline --series N             the same creation and render with swift-prometheus
+import CHeap
 import Glibc
 import TallyBenchSupport
 import TallyCore
@@ -15,6 +16,18 @@ func now(_ clock: clockid_t = CLOCK_MONOTONIC) -> Double {
     clock_gettime(clock, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+/// Resident set size from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(f) }
+    var size = 0, resident = 0
+    _ = withUnsafeMutablePointer(to: &size) { s in withUnsafeMutablePointer(to: &resident) { r in withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) } } }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Heap bytes in use (glibc mallinfo2: small blocks plus mmapped large ones).
+func heapInUse() -> Int { Int(tally_heap_in_use()) }
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
@@ -74,10 +87,32 @@ case "render":
     var size = 0
     let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000).count }
     print("render \(series) series: median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
-case "memory":
+case "memory", "memory-histogram":
+    // Heap in use (mallinfo2) around the fold: the registry's whole cost, slack included.
+    let histogram = command == "memory-histogram"
+    let lines = histogram
+        ? (0..<series).map { "db_query_duration_seconds:\($0 % 500)|ms|#service:order_executor,query_type:q\($0)" }
+        : Corpus.counters(series: series, lines: series)
+    let packets = Corpus.packets(lines)
     let registry = Corpus.registry()
-    Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
-    print("registry: \(series) counter series, \(registry.allocatedBytes()) bytes allocated, \(registry.allocatedBytes() / series) bytes/series")
+    let ingestor = Corpus.ingestor(registry)
+    // The registry's arrays are its whole heap: their capacities are exact allocated bytes.
+    // RSS grows by what was touched (capacity slack past the last series stays unmapped).
+    let rss0 = residentBytes()
+    withExtendedLifetime(lines) { withExtendedLifetime(packets) { Corpus.fold(packets, into: ingestor) } }
+    let rss = residentBytes() - rss0
+    let kind = histogram ? "12-bucket histogram" : "counter"
+    print("registry: \(series) \(kind) series, allocated \(registry.allocatedBytes()) bytes = \(registry.allocatedBytes() / series) bytes/series, RSS +\(rss / series) bytes/series")
+case "baseline-memory":
+    let order = Array(0..<series)
+    let heap0 = heapInUse()
+    let rss0 = residentBytes()
+    let baseline = PrometheusBaseline()
+    baseline.fold(series: order)
+    let heap = heapInUse() - heap0
+    let rss = residentBytes() - rss0
+    withExtendedLifetime(baseline) {}
+    print("swift-prometheus: \(series) counter series, heap +\(heap) bytes = \(heap / series) bytes/series, RSS +\(rss / series) bytes/series")
 case "baseline":
     var baseline = PrometheusBaseline()
     let order = Array(0..<series)
@@ -92,6 +127,6 @@ case "baseline":
     print("create \(series) series: tally \(String(format: "%.1f", tallyCreate.wall * 1000)) ms (parse included), swift-prometheus \(String(format: "%.1f", create.wall * 1000)) ms (pre-parsed) -> \(String(format: "%.1f", create.wall / tallyCreate.wall))x")
     print("render \(series) series: tally \(String(format: "%.2f", tallyRender.wall * 1000)) ms, swift-prometheus \(String(format: "%.2f", render.wall * 1000)) ms (\(size) bytes) -> \(String(format: "%.1f", render.wall / tallyRender.wall))x")
 default:
-    print("usage: tally-bench fold|mixed|render|memory|baseline [--series N] [--lines M] [--repeat R]")
+    print("usage: tally-bench fold|mixed|render|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
     exit(2)
 }
