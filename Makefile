@@ -77,13 +77,18 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/tally
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; remove it by hand if you no longer need it"
 
+# SwiftPM keeps a stale file list of the path dependency (this package) in Benchmarks/.build:
+# a source file added here is "not found" there until the build plan is dropped.
+BENCH_BUILD = rm -f Benchmarks/.build/release.yaml Benchmarks/.build/build.db Benchmarks/.build/*/release/description.json; \
+	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+
 ## Benchmarks (own package under Benchmarks/, release build): the ordo-one/benchmark suite.
 bench: deps embed
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 ## Quick figures (median of 5 runs each): fold at several cardinalities, render, memory, baseline.
 bench-quick: deps embed
-	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	$(BENCH_BUILD)
 	@for s in 10 10000 100000 1000000; do Benchmarks/.build/release/tally-bench fold --series $$s; done
 	Benchmarks/.build/release/tally-bench mixed
 	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench render --series $$s; done
@@ -92,10 +97,10 @@ bench-quick: deps embed
 
 ## docs/performance.md, regenerated: every figure of the performance table, measured now.
 bench-report: release
-	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	$(BENCH_BUILD)
 	python3 scripts/performance-report.py
 
 ## Instructions per folded line (10k series), from callgrind: stable on noisy machines.
 bench-instructions: deps embed
-	cd Benchmarks && $(SWIFT) build -c release --product tally-bench
+	$(BENCH_BUILD)
 	@scripts/instructions-per-line.sh Benchmarks/.build/release/tally-bench

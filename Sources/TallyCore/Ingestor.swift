@@ -141,8 +141,7 @@ struct FoldState {
         var start = 0
         let n = packet.count
         while start < n {
-            var end = start
-            while end < n && packet[end] != 0x0A { end += 1 }
+            let end = ByteScan.find(0x0A, packet, from: start, to: n)
             var lo = start
             var hi = end
             while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
@@ -268,8 +267,7 @@ struct FoldState {
         numbers.reset()
         var v = parsed.values.lowerBound
         while v <= parsed.values.upperBound {
-            var e = v
-            while e < parsed.values.upperBound && line[e] != UInt8(ascii: ":") { e += 1 }
+            let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: parsed.values.upperBound)
             guard let x = NumberParser.parse(line, v..<e) else {
                 return LineError(.invalidValue, "value '\(LineError.text(line, v..<e))' is not a finite decimal number")
             }
@@ -434,12 +432,8 @@ struct FoldState {
     }
 
     func firstIndex(of byte: UInt8, in line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            if line[i] == byte { return i }
-            i += 1
-        }
-        return nil
+        let i = ByteScan.find(byte, line, from: range.lowerBound, to: range.upperBound)
+        return i < range.upperBound ? i : nil
     }
 
     mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind) -> FamilyTable.Resolution {

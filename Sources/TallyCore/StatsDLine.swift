@@ -67,15 +67,13 @@ public struct StatsDLine: Sendable {
         let name = 0..<nameLength
         // values
         let valueStart = i + 1
-        i = valueStart
-        while i < n && line[i] != UInt8(ascii: "|") { i += 1 }
+        i = ByteScan.find(UInt8(ascii: "|"), line, from: valueStart, to: n)
         if i == n { return .failure(LineError(.malformedLine, "no '|type' after the value")) }
         if i == valueStart { return .failure(LineError(.malformedLine, "empty value")) }
         let values = valueStart..<i
         // type
         let typeStart = i + 1
-        i = typeStart
-        while i < n && line[i] != UInt8(ascii: "|") { i += 1 }
+        i = ByteScan.find(UInt8(ascii: "|"), line, from: typeStart, to: n)
         let kind: SampleKind
         switch i - typeStart {
         case 1:
@@ -103,8 +101,7 @@ public struct StatsDLine: Sendable {
         var seenTags = false
         while i < n {
             let fieldStart = i + 1
-            i = fieldStart
-            while i < n && line[i] != UInt8(ascii: "|") { i += 1 }
+            i = ByteScan.find(UInt8(ascii: "|"), line, from: fieldStart, to: n)
             let field = fieldStart..<i
             guard !field.isEmpty else { return .failure(LineError(.malformedLine, "empty field after '|'")) }
             switch line[fieldStart] {
@@ -186,16 +183,12 @@ public struct TagIterator: IteratorProtocol {
     public mutating func next() -> Tag? {
         while position < end {
             let start = position
-            var colon = -1
-            var i = start
-            while i < end && line[i] != UInt8(ascii: ",") {
-                if colon < 0 && line[i] == separator { colon = i }
-                i += 1
-            }
-            position = i + 1
-            if i == start { continue }  // empty tag between commas
-            if colon < 0 { return Tag(key: start..<i, value: i..<i, hasValue: false) }
-            return Tag(key: start..<colon, value: (colon + 1)..<i, hasValue: true)
+            let comma = ByteScan.find(UInt8(ascii: ","), line, from: start, to: end)
+            position = comma + 1
+            if comma == start { continue }  // empty tag between commas
+            let colon = ByteScan.find(separator, line, from: start, to: comma)
+            if colon == comma { return Tag(key: start..<comma, value: comma..<comma, hasValue: false) }
+            return Tag(key: start..<colon, value: (colon + 1)..<comma, hasValue: true)
         }
         return nil
     }
