@@ -3,16 +3,18 @@ import Synchronization
 /// All series of all services, split over shards with one lock each, so receive loops on
 /// different cores rarely wait for each other and a scrape holds each lock only long enough
 /// to take a copy-on-write snapshot.
-public final class Registry: Sendable {
-    final class Shard: Sendable {
-        let state: Mutex<[SeriesStore]>
-        init(services: Int) { state = Mutex([SeriesStore](repeating: SeriesStore(), count: services)) }
-    }
+public final class Registry: @unchecked Sendable {
+    // @unchecked: `shardLocks` is an immutable pointer to Mutexes, written only in init and
+    // deinit; every access to what they guard goes through the Mutex.
+
+    /// One lock per shard, in one allocation: the hot path reaches a shard's lock with pointer
+    /// arithmetic, without retaining a per-shard object for every line.
+    let shardLocks: UnsafeMutablePointer<Mutex<[SeriesStore]>>
+    let shardCountValue: Int
 
     public let families: FamilyTable
     public let services: ServiceTable
     public let limits: Limits
-    let shards: [Shard]
     /// Series per (service, family) and per service: touched only when a series is created.
     private let cardinality: Mutex<Cardinality>
 
@@ -39,20 +41,34 @@ public final class Registry: Sendable {
         self.limits = limits
         cardinality = Mutex(Cardinality(perFamily: Array(repeating: [], count: services.count),
                                         perService: Array(repeating: 0, count: services.count)))
-        shards = (0..<n).map { _ in Shard(services: services.count) }
+        shardLocks = UnsafeMutablePointer<Mutex<[SeriesStore]>>.allocate(capacity: n)
+        for i in 0..<n {
+            (shardLocks + i).initialize(to: Mutex([SeriesStore](repeating: SeriesStore(), count: services.count)))
+        }
+        shardCountValue = n
         shardMask = n - 1
         statsCells = Mutex([])
     }
 
-    public var shardCount: Int { shards.count }
+    deinit {
+        shardLocks.deinitialize(count: shardCountValue)
+        shardLocks.deallocate()
+    }
+
+    public var shardCount: Int { shardCountValue }
+
+    /// Runs `body` under the lock of shard `i`.
+    @inline(__always)
+    func withShard<R>(_ i: Int, _ body: (inout [SeriesStore]) -> R) -> R {
+        shardLocks[i].withLock { body(&$0) }
+    }
 
     /// Applies `updates` to the series `key` of `service`: all in one lock acquisition.
     /// Creating the series is subject to the limits; nil when applied.
     @inline(__always)
     func apply(service: Int, family: Int, maxSeries: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
                _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
-        let shard = shards[Int(truncatingIfNeeded: hash >> 40) & shardMask]
-        return shard.state.withLock { stores -> Refusal? in
+        return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             var offset = stores[service].find(key, hash: hash)
             if offset == nil {
                 if let refusal = admitSeries(service: service, family: family, maxSeries: maxSeries) { return refusal }
@@ -86,8 +102,8 @@ public final class Registry: Sendable {
     /// service's series of that family, and how many (scans that family's series once).
     func busiestLabel(service: Int, family: Int) -> (index: Int, distinct: Int)? {
         var distinct: [Set<[UInt8]>] = []
-        for shard in shards {
-            let store = shard.state.withLock { $0[service] }
+        for i in 0..<shardCountValue {
+            let store = withShard(i) { $0[service] }
             for i in 0..<store.count {
                 store.table.withKey(at: i) { key in
                     guard Int(key.loadUnaligned(as: UInt32.self).littleEndian) == family else { return }
@@ -109,14 +125,14 @@ public final class Registry: Sendable {
     /// A consistent-per-shard copy of one service's series (shared copy-on-write: the lock is
     /// held for a reference copy, and a writer that touches the shard next pays for the copy).
     public func snapshot(service: Int) -> [SeriesStore] {
-        shards.map { shard in shard.state.withLock { $0[service] } }
+        (0..<shardCountValue).map { i in withShard(i) { $0[service] } }
     }
 
     /// Number of series per service.
     public func seriesCounts() -> [Int] {
         var counts = [Int](repeating: 0, count: services.count)
-        for shard in shards {
-            shard.state.withLock { stores in
+        for i in 0..<shardCountValue {
+            withShard(i) { stores in
                 for (i, s) in stores.enumerated() { counts[i] += s.count }
             }
         }
@@ -124,7 +140,7 @@ public final class Registry: Sendable {
     }
 
     public func allocatedBytes() -> Int {
-        shards.reduce(0) { acc, shard in acc + shard.state.withLock { $0.reduce(0) { $0 + $1.allocatedBytes } } }
+        (0..<shardCountValue).reduce(0) { acc, i in acc + withShard(i) { $0.reduce(0) { $0 + $1.allocatedBytes } } }
     }
 
     // MARK: stats
