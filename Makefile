@@ -11,7 +11,8 @@ DESTDIR    ?=
 BIN        ?= .build/release/tallyd
 TALLY_BIN  ?= $(dir $(BIN))tally
 
-.PHONY: bench bench-quick bench-instructions bench-report
+.PHONY: bench bench-quick bench-instructions bench-report fuzz
+FUZZ_SECONDS ?= 60
 .PHONY: all build release run test test-swift test-integration deps deps-test embed clean install install-files uninstall
 
 all: build
@@ -50,6 +51,16 @@ test-integration: deps-test build
 
 clean:
 	rm -rf .build
+
+## libFuzzer on the ingest path (parser, families, registry, exposition) for FUZZ_SECONDS.
+## Seeds are Fuzz/corpus; new inputs go to .build/fuzz-corpus; a crash leaves .build/fuzz-crash-*
+## and fails (make it a table test). Linked with lld: gold cannot read the DWARF Swift 6 emits.
+fuzz: deps
+	rm -f Fuzz/.build/debug.yaml Fuzz/.build/build.db Fuzz/.build/*/debug/description.json
+	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+	mkdir -p .build/fuzz-corpus
+	Fuzz/.build/debug/TallyFuzz .build/fuzz-corpus Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=.build/fuzz-crash- -print_final_stats=1
 
 ## Install the release binary, the systemd units and (unless one exists) /etc/tally/tallyd.yaml.
 install: release
