@@ -47,7 +47,7 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { blackHole(Corpus.fold(packets, into: Corpus.ingestor(Corpus.registry()))) }
         }
-        Benchmark("create \(series) counter series: swift-prometheus baseline", configuration: .init(maxIterations: 20, maxDuration: .seconds(20))) { benchmark in
+        Benchmark("create \(series) counter series: swift-prometheus baseline", configuration: .init(maxDuration: .seconds(20), maxIterations: 20)) { benchmark in
             let order = Array(0..<series)
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
