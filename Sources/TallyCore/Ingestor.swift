@@ -68,10 +68,8 @@ final class FamilyInfo {
     let buckets: [Double]
     let width: Int
     let special: Special
-    let maxSeries: Int
 
-    init(_ d: FamilyDescriptor, limits: Limits) {
-        maxSeries = limits.maxSeries(family: d.name)
+    init(_ d: FamilyDescriptor) {
         type = d.type
         unit = d.unit
         name = d.name
@@ -341,7 +339,7 @@ struct FoldState {
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
         let refusal = updates.withUnsafeBufferPointer { u in
-            registry.apply(service: service, family: familyID, maxSeries: info.maxSeries, key: k, hash: h, width: info.width, u)
+            registry.apply(service: service, family: familyID, key: k, hash: h, width: info.width, u)
         }
         if let refusal { return cardinalityError(refusal, info: info, familyID: familyID, service: service) }
         return nil
@@ -473,7 +471,7 @@ struct FoldState {
 
     mutating func info(_ id: Int) -> FamilyInfo {
         if id < infos.count, let info = infos[id] { return info }
-        let info = FamilyInfo(registry.families.descriptor(id), limits: registry.limits)
+        let info = FamilyInfo(registry.families.descriptor(id))
         if id >= infos.count { infos.append(contentsOf: repeatElement(nil, count: id + 1 - infos.count)) }
         infos[id] = info
         return info

@@ -14,11 +14,16 @@ public final class Registry: @unchecked Sendable {
 
     public let families: FamilyTable
     public let services: ServiceTable
-    public let limits: Limits
+    /// The limits in force; a config reload swaps them under the cardinality lock.
+    public var limits: Limits {
+        get { cardinality.withLock { $0.limits } }
+        set { cardinality.withLock { $0.limits = newValue } }
+    }
     /// Series per (service, family) and per service: touched only when a series is created.
     private let cardinality: Mutex<Cardinality>
 
     struct Cardinality {
+        var limits: Limits
         var perFamily: [[Int]]
         var perService: [Int]
         /// (service, family) pairs whose first refusal was explained already.
@@ -38,8 +43,7 @@ public final class Registry: @unchecked Sendable {
         while n < max(shardCount, 1) { n <<= 1 }
         self.families = families
         self.services = services
-        self.limits = limits
-        cardinality = Mutex(Cardinality(perFamily: Array(repeating: [], count: services.count),
+        cardinality = Mutex(Cardinality(limits: limits, perFamily: Array(repeating: [], count: services.count),
                                         perService: Array(repeating: 0, count: services.count)))
         shardLocks = UnsafeMutablePointer<Mutex<[SeriesStore]>>.allocate(capacity: n)
         for i in 0..<n {
@@ -66,12 +70,12 @@ public final class Registry: @unchecked Sendable {
     /// Applies `updates` to the series `key` of `service`: all in one lock acquisition.
     /// Creating the series is subject to the limits; nil when applied.
     @inline(__always)
-    func apply(service: Int, family: Int, maxSeries: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
+    func apply(service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
                _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             var offset = stores[service].find(key, hash: hash)
             if offset == nil {
-                if let refusal = admitSeries(service: service, family: family, maxSeries: maxSeries) { return refusal }
+                if let refusal = admitSeries(service: service, family: family) { return refusal }
                 offset = stores[service].insert(key, hash: hash, width: width)
             }
             for u in updates { stores[service].apply(u, at: offset!) }
@@ -80,13 +84,17 @@ public final class Registry: @unchecked Sendable {
     }
 
     /// Counts a new series in, or says which limit it would pass.
-    private func admitSeries(service: Int, family: Int, maxSeries: Int) -> Refusal? {
-        cardinality.withLock { c in
+    private func admitSeries(service: Int, family: Int) -> Refusal? {
+        // Rare path (a new series): the family's name decides its limit, read under the lock
+        // so a reload's new limits apply to the very next series.
+        let name = families.descriptor(family).name
+        return cardinality.withLock { c in
+            let maxSeries = c.limits.maxSeries(family: name)
             if c.perFamily[service].count <= family {
                 c.perFamily[service].append(contentsOf: repeatElement(0, count: family + 1 - c.perFamily[service].count))
             }
             if c.perFamily[service][family] >= maxSeries { return .familyLimit(limit: maxSeries) }
-            if c.perService[service] >= limits.maxSeriesPerService { return .serviceLimit(limit: limits.maxSeriesPerService) }
+            if c.perService[service] >= c.limits.maxSeriesPerService { return .serviceLimit(limit: c.limits.maxSeriesPerService) }
             c.perFamily[service][family] += 1
             c.perService[service] += 1
             return nil

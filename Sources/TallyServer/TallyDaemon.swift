@@ -438,7 +438,10 @@ public final class TallyDaemon: Service, Sendable {
         if new.defaultService != old.defaultService { restart.append("default_service") }
         if new.defaultBuckets != old.defaultBuckets { restart.append("default_buckets") }
         if new.maxLineLength != old.maxLineLength || new.tcpIdleTimeout != old.tcpIdleTimeout { restart.append("ingest limits") }
-        if new.limits != old.limits { restart.append("limits") }
+        if new.limits != old.limits {
+            registry.limits = new.limits
+            applied.append("limits")
+        }
         if new.dropClientTelemetry != old.dropClientTelemetry { restart.append("drop_client_telemetry") }
         var merged = new
         if !restart.isEmpty {
@@ -447,6 +450,7 @@ public final class TallyDaemon: Service, Sendable {
             merged.logLevel = new.logLevel
             merged.heartbeatTimeout = new.heartbeatTimeout
             merged.unknownFamilies = new.unknownFamilies
+            merged.limits = new.limits
         }
         running.withLock { $0 = merged }
         var parts = ["reloaded"]

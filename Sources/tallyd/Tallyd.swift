@@ -39,8 +39,8 @@ struct Tallyd: AsyncParsableCommand {
           logged at most once per second per reason:
         \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
 
-        SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout and
-          unknown_families apply live); SIGTERM drains and exits 0.
+        SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout,
+          unknown_families and limits apply live); SIGTERM drains and exits 0.
         SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
           socket activation by FileDescriptorName; see systemd/tally.service.
         """)

@@ -370,3 +370,31 @@ def test_descriptors_named_tally_are_sorted_by_kind_and_port():
         d.dir.cleanup()
         udp.close()
         http.close()
+
+
+def test_sighup_applies_new_cardinality_limits_at_once(notify):
+    d = Tallyd(extra_yaml="limits:\n  max_series_per_family: 2\n", env={"NOTIFY_SOCKET": notify.path})
+    d.launch()
+    try:
+        notify.wait("READY", "1")
+        line = "position_pnl_usd:1|g|#service:risk_manager,position_id:P{},symbol:BTC"
+        for i in range(3):
+            d.send(line.format(i))
+        wait_until(lambda: d.rejected("cardinality_limit") == 1)
+        with open(d.config_path) as f:
+            text = f.read()
+        with open(d.config_path, "w") as f:
+            f.write(text.replace("max_series_per_family: 2", "max_series_per_family: 5"))
+        t0 = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        _, ready = notify.wait("READY", "1", since=t0)
+        assert "applied" in ready["STATUS"] and "limits" in ready["STATUS"] and "restart" not in ready["STATUS"], ready
+        for i in range(3, 6):
+            d.send(line.format(i))
+        wait_until(lambda: d.value("risk_manager", "position_pnl_usd", position_id="P5", symbol="BTC") == 1,
+                   what="a series the old limit would have refused")
+        assert d.rejected("cardinality_limit") == 1
+    finally:
+        code = d.stop()
+        d.dir.cleanup()
+    assert code == 0
