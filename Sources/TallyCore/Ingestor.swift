@@ -163,9 +163,7 @@ struct FoldState {
     @inline(__always)
     static func skipKind(_ line: UnsafeRawBufferPointer, dropClientTelemetry: Bool) -> SkipKind? {
         guard line[0] == UInt8(ascii: "_") || line[0] == UInt8(ascii: "d") else { return nil }
-        func starts(_ s: StaticString) -> Bool {
-            line.count >= s.utf8CodeUnitCount && ByteHash.equal(line.baseAddress!, UnsafeRawPointer(s.utf8Start), count: s.utf8CodeUnitCount)
-        }
+        func starts(_ s: StaticString) -> Bool { line.count >= s.utf8CodeUnitCount && memEqual(line.baseAddress!, s) }
         if starts("_e{") { return .event }
         if starts("_sc|") { return .serviceCheck }
         if dropClientTelemetry && starts("datadog.dogstatsd.client.") { return .clientTelemetry }
@@ -421,11 +419,11 @@ struct FoldState {
         let n = key.count
         guard n == 7 || n == 12 else { return false }
         let p = line.baseAddress! + key.lowerBound
-        return n == 7 ? memEqual(p, "service") : memEqual(p, "service_name")
+        return n == 7 ? Self.memEqual(p, "service") : Self.memEqual(p, "service_name")
     }
 
     @inline(__always)
-    func memEqual(_ p: UnsafeRawPointer, _ s: StaticString) -> Bool {
+    static func memEqual(_ p: UnsafeRawPointer, _ s: StaticString) -> Bool {
         ByteHash.equal(p, UnsafeRawPointer(s.utf8Start), count: s.utf8CodeUnitCount)
     }
 

@@ -52,6 +52,8 @@ public final class TallyDaemon: Service, Sendable {
     private let options: Options
     private let logger: Logger
     private let ingestGroup: MultiThreadedEventLoopGroup
+    /// The ingest group's loops, in order: UDP sockets, TCP ingestors and heartbeats use them.
+    private let ingestLoops: [EventLoop]
     private let httpGroup: MultiThreadedEventLoopGroup
     private let limiter = RejectLogLimiter(interval: 1)
     private let startTime = WallClock.now()
@@ -71,6 +73,7 @@ public final class TallyDaemon: Service, Sendable {
         let services = ServiceTable(names: config.services.map(\.name), heartbeatTimeout: config.heartbeatTimeout)
         registry = Registry(families: families, services: services, limits: config.limits)
         ingestGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+        ingestLoops = Array(ingestGroup.makeIterator())
         httpGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         running.withLock { $0 = config }
     }
@@ -126,10 +129,7 @@ public final class TallyDaemon: Service, Sendable {
         let activation = try SocketActivation(passed: options.passedSockets, config: config)
         let defaultService = config.defaultService.flatMap { registry.services.index(of: $0) }
         let now = WallClock.now()
-        for (i, loop) in ingestGroup.makeIterator().enumerated() {
-            liveness.register("ingest loop \(i)", now: now)
-            _ = loop
-        }
+        for i in ingestLoops.indices { liveness.register("ingest loop \(i)", now: now) }
         liveness.register("http loop", now: now)
 
         // UDP: adopted sockets first; config entries with another port are bound.
@@ -141,8 +141,7 @@ public final class TallyDaemon: Service, Sendable {
         }
         // Config addresses: one SO_REUSEPORT socket per receive loop, so the kernel spreads
         // datagrams over every core.
-        let loops = Array(ingestGroup.makeIterator())
-        let perAddress = config.udpLoops == 0 ? loops.count : config.udpLoops
+        let perAddress = config.udpLoops == 0 ? ingestLoops.count : config.udpLoops
         for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
             // SO_REUSEPORT would let a second tallyd share the port silently (and take half the
             // datagrams): claim it first with a plain socket, which fails if anyone holds it.
@@ -152,7 +151,7 @@ public final class TallyDaemon: Service, Sendable {
             let port = probe.localAddress?.port ?? address.port
             try? await probe.close()
             for i in 0..<perAddress {
-                let loop = loops[i % loops.count]
+                let loop = ingestLoops[i % ingestLoops.count]
                 let channel = try await bindDatagram("UDP ingest on \(TallyConfig.HostPort(host: address.host, port: port))",
                                                      defaultService: defaultService, on: loop) { [port] in
                     try await $0.bind(host: address.host, port: port).get()
@@ -194,7 +193,7 @@ public final class TallyDaemon: Service, Sendable {
         // TCP: one ingestor per event loop; connections come and go, their loop's ingestor stays.
         if !config.tcp.isEmpty || !activation.tcp.isEmpty {
             var ingestors: [ObjectIdentifier: NIOLoopBound<Ingestor>] = [:]
-            for loop in ingestGroup.makeIterator() {
+            for loop in ingestLoops {
                 ingestors[ObjectIdentifier(loop)] = try await loop.submit {
                     NIOLoopBound(self.makeIngestor(transport: "tcp", service: nil, defaultService: defaultService), eventLoop: loop)
                 }.get()
@@ -241,7 +240,7 @@ public final class TallyDaemon: Service, Sendable {
             let registry = self.registry
             let startTime = self.startTime
             let debugHooks = options.debugHooks
-            let ingestGroup = self.ingestGroup
+            let ingestLoops = self.ingestLoops
             let channel = try await bindHTTP(host: admin.host, port: admin.port, passed: activation.admin, name: "the admin endpoint") { path in
                 switch path {
                 case "/metrics":
@@ -251,11 +250,11 @@ public final class TallyDaemon: Service, Sendable {
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
                 case "/debug/wedge-ingest-loop" where debugHooks:
                     // Test hook for the watchdog: blocks one ingest event loop for good.
-                    ingestGroup.any().execute { while true { sleep(1) } }
+                    ingestLoops[0].execute { while true { sleep(1) } }
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("wedged one ingest loop\n".utf8))
                 case "/debug/wedge-ingest-loops" where debugHooks:
                     // Test hook for drop accounting: no loop reads, the kernel queues fill up.
-                    for loop in ingestGroup.makeIterator() { loop.execute { while true { sleep(1) } } }
+                    for loop in ingestLoops { loop.execute { while true { sleep(1) } } }
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("wedged every ingest loop\n".utf8))
                 default:
                     return nil
@@ -359,7 +358,7 @@ public final class TallyDaemon: Service, Sendable {
     /// Schedules one heartbeat on every event loop; the HTTP loop's also takes every shard lock.
     private func probe() {
         let liveness = self.liveness
-        for (i, loop) in ingestGroup.makeIterator().enumerated() {
+        for (i, loop) in ingestLoops.enumerated() {
             loop.execute { liveness.beat("ingest loop \(i)", now: WallClock.now()) }
         }
         let registry = self.registry

@@ -16,7 +16,6 @@ final class UnixDatagramReceiver: Sendable {
     /// Adopted from systemd: the socket file is systemd's, never unlinked here.
     private let ownsPath: Bool
     private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
 
     /// Creates and binds the socket: a stale socket file is replaced, any other file is an error.
     init(path: String, mode: UInt32, group: String?, receiveBuffer: Int) throws {
@@ -94,7 +93,6 @@ final class UnixDatagramReceiver: Sendable {
             }
             tick()
         }
-        finished.withLock { $0 = true }
     }
 
     /// Asks the loop to end (within 200 ms); the caller waits for the thread, then `close()`s.

@@ -54,6 +54,21 @@ final class Connection {
 
     deinit { Glibc.close(fd) }
 
+    /// Everything the peer sends until it closes, or until `timeout` seconds pass without data.
+    func receiveAll(timeout: Int) -> [UInt8] {
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+
     static func error(_ what: String) -> AddressError {
         AddressError(message: "\(what): \(String(cString: strerror(errno)))")
     }
