@@ -68,6 +68,9 @@ public struct ByteKeyTable: Sendable {
         }
     }
 
+    /// The stored hash of the key at `index`.
+    public func hash(at index: Int) -> UInt64 { entries[index].hash }
+
     /// Approximate heap bytes held, for the memory-per-series figure.
     public var allocatedBytes: Int {
         entries.capacity * MemoryLayout<Entry>.stride + arena.capacity + slots.capacity * 4

@@ -23,8 +23,7 @@ public enum ExpositionRenderer {
     }
 
     public static func render(_ registry: Registry, service: Int, now: Double) -> [UInt8] {
-        let families = registry.families.snapshot()
-        let stores = registry.snapshot(service: service)
+        let (families, stores) = registry.snapshot(service: service)
 
         // Copy every key's label bytes once into one buffer, grouped by family.
         var perFamily = [[Ref]](repeating: [], count: families.count)
@@ -45,6 +44,7 @@ public enum ExpositionRenderer {
                 for i in 0..<store.count {
                     store.table.withKey(at: i) { key in
                         let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
+                        guard family < perFamily.count else { return }  // cannot happen: families are read after the shards
                         let labels = UnsafeRawBufferPointer(rebasing: key[4...])
                         perFamily[family].append(Ref(prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
                                                      valueOffset: valueBase + offsets[i]))
@@ -59,6 +59,7 @@ public enum ExpositionRenderer {
         let serviceName = registry.services.names[service]
         for id in order {
             let family = families[id]
+            if family.retired { continue }
             if family.isDocumented && family.name == "service_up" {
                 w.header(name: family.name, help: family.help, type: family.type)
                 w.append("service_up{service_name=\"")

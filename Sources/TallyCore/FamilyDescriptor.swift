@@ -13,6 +13,11 @@ public struct FamilyDescriptor: Sendable, Equatable {
     public var unit: FamilyUnit
     /// The catalogue category (`http`, `trading`, ...); empty for undocumented families.
     public var category: String
+    /// Labels aggregated away by `limits.families.<name>.drop_labels`: tags with these names
+    /// are ignored on purpose (not counted as dropped), and documented ones left `labels`.
+    public var droppedLabels: [String] = []
+    /// A family a reloaded catalogue no longer has: its id stays taken, it holds no series.
+    public var retired = false
 
     public init(
         name: String, type: FamilyType, help: String, labels: [String]?,
@@ -28,6 +33,21 @@ public struct FamilyDescriptor: Sendable, Equatable {
     }
 
     public var isDocumented: Bool { labels != nil }
+
+    /// Whether series folded under `self` are still valid under `other` (same name, type,
+    /// labels and buckets: help text and category may differ).
+    public func hasSameLayout(as other: FamilyDescriptor) -> Bool {
+        name == other.name && type == other.type && labels == other.labels && buckets == other.buckets
+            && droppedLabels == other.droppedLabels && retired == other.retired
+    }
+
+    /// This family with `drop` taken out of its documented labels.
+    func dropping(_ drop: [String]) -> FamilyDescriptor {
+        var d = self
+        d.droppedLabels = drop
+        if let labels { d.labels = labels.filter { !drop.contains($0) } }
+        return d
+    }
 
     /// The series names this family puts in the exposition; two families may not share one.
     public var exposedNames: [String] {

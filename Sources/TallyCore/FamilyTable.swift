@@ -1,8 +1,10 @@
 import Synchronization
 
 /// Every family the daemon knows: the catalogue's, then the undocumented ones created on first
-/// use. Family ids are dense and never change, so receive loops cache name → id lookups and
-/// come here (under the lock) only for names they have not seen yet.
+/// use. Family ids are dense and never change meaning within one `generation`, so receive
+/// loops cache name → id lookups and come here (under the lock) only for names they have not
+/// seen yet. A reloaded catalogue (`Registry.replaceCatalogue`) keeps every family's id by
+/// name and bumps the generation, which tells the loops to drop their caches.
 public final class FamilyTable: Sendable {
     public enum UnknownPolicy: String, Sendable {
         case accept
@@ -20,42 +22,144 @@ public final class FamilyTable: Sendable {
         var aliases = ByteKeyTable(capacity: 256)
         var aliasTargets: [Int32] = []
         var exposedNames: Set<String> = []
+        /// Ids of the current catalogue's families, in catalogue order.
+        var catalogueIDs: [Int] = []
+        var undocumentedCount = 0
+        var dropLabels: [String: [String]]
+        var defaultBuckets: [Double]
     }
 
-    public let documentedCount: Int
     /// Changeable at runtime (config reload); read only when a name is not yet known.
     public var policy: UnknownPolicy {
         get { policyIsAccept.load(ordering: .relaxed) ? .accept : .reject }
         set { policyIsAccept.store(newValue == .accept, ordering: .relaxed) }
     }
     private let policyIsAccept: Atomic<Bool>
-    public let defaultBuckets: [Double]
     public let maxFamilies: Int
     private let state: Mutex<State>
+    private let generationValue = Atomic<Int>(0)
 
-    public init(catalogue: Catalogue, policy: UnknownPolicy, defaultBuckets: [Double], maxFamilies: Int = 10_000) {
-        documentedCount = catalogue.families.count
+    public init(catalogue: Catalogue, policy: UnknownPolicy, defaultBuckets: [Double], maxFamilies: Int = 10_000,
+                dropLabels: [String: [String]] = [:]) {
         policyIsAccept = Atomic(policy == .accept)
-        self.defaultBuckets = defaultBuckets
         self.maxFamilies = maxFamilies
-        var s = State(descriptors: catalogue.families)
-        for (id, family) in catalogue.families.enumerated() {
-            s.exposedNames.formUnion(family.exposedNames)
-            Self.addAlias(&s, family.name, id)
-            if family.type == .counter && family.name.hasSuffix("_total") {
-                Self.addAlias(&s, String(family.name.dropLast(6)), id)
-            }
-        }
+        var s = State(descriptors: catalogue.families.map { $0.dropping(dropLabels[$0.name] ?? []) },
+                      dropLabels: dropLabels, defaultBuckets: defaultBuckets)
+        s.catalogueIDs = Array(s.descriptors.indices)
+        Self.rebuildNames(&s)
         state = Mutex(s)
     }
 
-    /// All families by id. Cheap: the array is shared copy-on-write.
+    /// Bumped by every catalogue swap; series keys and cached ids are only valid within one.
+    public var generation: Int { generationValue.load(ordering: .acquiring) }
+
+    /// Families of the running catalogue.
+    public var documentedCount: Int { state.withLock { $0.catalogueIDs.count } }
+
+    /// The running catalogue's families (drop_labels applied), in catalogue order.
+    public var documented: [FamilyDescriptor] { state.withLock { s in s.catalogueIDs.map { s.descriptors[$0] } } }
+
+    public var undocumentedCount: Int { state.withLock { $0.undocumentedCount } }
+
+    public var defaultBuckets: [Double] { state.withLock { $0.defaultBuckets } }
+
+    /// All families by id (retired ones included: their ids stay taken). Cheap: the array is
+    /// shared copy-on-write.
     public func snapshot() -> [FamilyDescriptor] {
         state.withLock { $0.descriptors }
     }
 
     public func descriptor(_ id: Int) -> FamilyDescriptor {
         state.withLock { $0.descriptors[id] }
+    }
+
+    /// Why `dropLabels` cannot apply to `catalogue`, if it cannot: a documented family may only
+    /// drop labels it documents, and never `service_name` (the identity tallyd checks).
+    public static func problem(dropLabels: [String: [String]], catalogue: Catalogue) -> String? {
+        for (name, drop) in dropLabels.sorted(by: { $0.key < $1.key }) {
+            guard let family = catalogue.families.first(where: { $0.name == name }), let labels = family.labels else { continue }
+            for label in drop {
+                if label == "service_name" { return "limits.families.\(name).drop_labels: service_name cannot be dropped (it is the service's identity)" }
+                if !labels.contains(label) {
+                    return "limits.families.\(name).drop_labels: '\(label)' is not a label of \(name) (its labels: \(labels.joined(separator: ", ")))"
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Swaps in `catalogue`: a family keeps its id by name; one the catalogue no longer has is
+    /// retired. Returns the ids whose series no longer fit (layout changed, retired, or an
+    /// undocumented family whose name the catalogue now documents). Only `Registry` calls
+    /// this, holding every shard lock, so no series of the old layout can be added after.
+    func replace(catalogue: Catalogue, dropLabels: [String: [String]], defaultBuckets: [Double]) -> [Int] {
+        state.withLock { s -> [Int] in
+            var purge = Set<Int>()
+            var byName: [String: Int] = [:]
+            for (id, d) in s.descriptors.enumerated() where byName[d.name] == nil || !d.retired {
+                byName[d.name] = id
+            }
+            var descriptors = s.descriptors
+            let newNames = Set(catalogue.families.map(\.name))
+            for id in s.catalogueIDs where !newNames.contains(descriptors[id].name) {
+                descriptors[id].retired = true
+                purge.insert(id)
+            }
+            var catalogueIDs: [Int] = []
+            for family in catalogue.families {
+                let d = family.dropping(dropLabels[family.name] ?? [])
+                if let id = byName[family.name] {
+                    if !descriptors[id].hasSameLayout(as: d) { purge.insert(id) }
+                    descriptors[id] = d
+                    catalogueIDs.append(id)
+                } else {
+                    catalogueIDs.append(descriptors.count)
+                    descriptors.append(d)
+                }
+            }
+            let documented = Set(catalogueIDs)
+            var exposed = Set<String>()
+            for id in catalogueIDs { exposed.formUnion(descriptors[id].exposedNames) }
+            var undocumented = 0
+            for id in descriptors.indices where !documented.contains(id) && !descriptors[id].retired {
+                // Undocumented families: follow drop_labels; one now clashing with the catalogue goes.
+                let drop = dropLabels[descriptors[id].name] ?? []
+                if drop != descriptors[id].droppedLabels {
+                    descriptors[id].droppedLabels = drop
+                    purge.insert(id)
+                }
+                if descriptors[id].exposedNames.contains(where: exposed.contains) || descriptors[id].isDocumented {
+                    descriptors[id].retired = true
+                    purge.insert(id)
+                } else {
+                    exposed.formUnion(descriptors[id].exposedNames)
+                    undocumented += 1
+                }
+            }
+            s = State(descriptors: descriptors, dropLabels: dropLabels, defaultBuckets: defaultBuckets)
+            s.catalogueIDs = catalogueIDs
+            s.undocumentedCount = undocumented
+            Self.rebuildNames(&s)
+            generationValue.add(1, ordering: .releasing)
+            return purge.sorted()
+        }
+    }
+
+    /// Aliases and exposed names of every live family (documented ones first).
+    private static func rebuildNames(_ s: inout State) {
+        s.aliases = ByteKeyTable(capacity: 256)
+        s.aliasTargets = []
+        s.exposedNames = []
+        let documented = Set(s.catalogueIDs)
+        let order = s.catalogueIDs + s.descriptors.indices.filter { !documented.contains($0) }
+        for id in order where !s.descriptors[id].retired {
+            let family = s.descriptors[id]
+            s.exposedNames.formUnion(family.exposedNames)
+            addAlias(&s, family.name, id)
+            if family.type == .counter && family.name.hasSuffix("_total") {
+                addAlias(&s, String(family.name.dropLast(6)), id)
+            }
+        }
     }
 
     /// Finds the family a line named `raw` (service prefix already removed) belongs to,
@@ -84,7 +188,8 @@ public final class FamilyTable: Sendable {
                 type = .histogram
                 canonical = sanitized
             case .set:
-                return .rejected(.unsupportedType, "sets (|s) are not supported yet")
+                type = .gauge
+                canonical = sanitized
             }
             // Another spelling of a family we already have ("a.b" vs "a_b", "x" vs "x_total").
             for name in [sanitized, canonical] {
@@ -95,19 +200,21 @@ public final class FamilyTable: Sendable {
                     return .found(target)
                 }
             }
-            guard s.descriptors.count < documentedCount + maxFamilies else {
+            guard s.undocumentedCount < maxFamilies else {
                 return .rejected(.cardinalityLimit, "already \(maxFamilies) undocumented families")
             }
             let family = FamilyDescriptor(
                 name: canonical, type: type,
                 help: "Undocumented metric received over StatsD as '\(sanitized)' (not in the catalogue).",
-                labels: nil, buckets: defaultBuckets,
-                unit: kind == .timer ? .seconds : nil)
+                labels: nil, buckets: s.defaultBuckets,
+                unit: kind == .timer ? .seconds : nil
+            ).dropping(s.dropLabels[canonical] ?? [])
             for name in family.exposedNames where s.exposedNames.contains(name) {
                 return .rejected(.nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")
             }
             let id = s.descriptors.count
             s.descriptors.append(family)
+            s.undocumentedCount += 1
             s.exposedNames.formUnion(family.exposedNames)
             Self.addAlias(&s, raw, id, hash: hash)
             Self.addAlias(&s, sanitized, id)

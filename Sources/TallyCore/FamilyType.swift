@@ -9,7 +9,7 @@ public enum FamilyType: String, Sendable, CaseIterable {
     public func accepts(_ kind: SampleKind) -> Bool {
         switch (self, kind) {
         case (.counter, .counter): return true
-        case (.gauge, .gauge): return true
+        case (.gauge, .gauge), (.gauge, .set): return true
         case (.histogram, .timer), (.histogram, .histogram), (.histogram, .distribution): return true
         case (.summary, .timer), (.summary, .histogram), (.summary, .distribution): return true
         default: return false

@@ -12,6 +12,8 @@ public struct IngestStats: Sendable {
     public var unknownFields = 0
     /// Tags without `:` (DogStatsD label-less tags): they cannot become labels.
     public var valuelessTags = 0
+    /// Tags given twice in one line (the last one wins).
+    public var duplicateTags = 0
     /// Tags a documented family does not document, per family id and tag name.
     var droppedTagKeys = ByteKeyTable(capacity: 16)
     var droppedTagCounts: [Int] = []
@@ -64,6 +66,7 @@ public struct IngestStats: Sendable {
         for i in skipped.indices { skipped[i] += other.skipped[i] }
         unknownFields += other.unknownFields
         valuelessTags += other.valuelessTags
+        duplicateTags += other.duplicateTags
         droppedTagsOther += other.droppedTagsOther
         var scratch: [UInt8] = []
         for i in 0..<other.droppedTagKeys.count {

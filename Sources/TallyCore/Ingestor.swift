@@ -36,6 +36,7 @@ public final class Ingestor {
 
     /// Folds every line of one packet (lines separated by `\n`, `\r\n` tolerated).
     public func ingest(packet: UnsafeRawBufferPointer, now: Double) {
+        state.beginPacket(now: now)
         cell.state.withLock { stats in
             state.ingest(packet: packet, now: now, stats: &stats)
         }
@@ -68,6 +69,8 @@ final class FamilyInfo {
     let buckets: [Double]
     let width: Int
     let special: Special
+    /// Tag names aggregated away (`drop_labels`): ignored without being counted as dropped.
+    let dropped: [[UInt8]]
 
     init(_ d: FamilyDescriptor) {
         type = d.type
@@ -85,6 +88,7 @@ final class FamilyInfo {
         serviceLabel = d.labels?.firstIndex(of: "service_name")
         buckets = d.buckets
         width = d.slotWidth
+        dropped = d.droppedLabels.map { Array($0.utf8) }
         special = d.isDocumented && d.name == "service_up" ? .serviceUp
             : d.isDocumented && d.name == "service_start_time" ? .serviceStartTime : .none
     }
@@ -116,6 +120,10 @@ struct FoldState {
     var numbers = ScratchArray<(value: Double, signed: Bool)>()
     var seen: [Bool]
     var touched: [Int] = []
+    /// The family table generation the caches belong to.
+    var generation = 0
+    /// This packet's time as a registry stamp.
+    var stamp: UInt32 = 0
 
     static let maxCachedNames = 100_000
 
@@ -132,6 +140,22 @@ struct FoldState {
         self.key = key
         self.keyCapacity = keyCapacity
         seen = [Bool](repeating: false, count: registry.services.count)
+        generation = registry.families.generation
+    }
+
+    /// Once per packet: the time stamp, and fresh caches if the catalogue was swapped.
+    @inline(__always)
+    mutating func beginPacket(now: Double) {
+        stamp = registry.stamp(now)
+        let g = registry.families.generation
+        if g != generation { dropCaches(generation: g) }
+    }
+
+    mutating func dropCaches(generation g: Int) {
+        generation = g
+        familyCache = ByteKeyTable(capacity: 128)
+        familyCacheIDs.removeAll(keepingCapacity: true)
+        infos.removeAll(keepingCapacity: true)
     }
 
     mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
@@ -260,10 +284,17 @@ struct FoldState {
         }
 
         // Values: all parsed before anything else happens, so a bad value creates nothing.
+        // A set's values are members (any bytes but `:`), kept as hashes.
         numbers.reset()
         var v = parsed.values.lowerBound
         while v <= parsed.values.upperBound {
             let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: parsed.values.upperBound)
+            if parsed.kind == .set {
+                guard e > v else { return LineError(.invalidValue, "a set member is empty") }
+                numbers.append((Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
+                v = e + 1
+                continue
+            }
             guard let x = NumberParser.parse(line, v..<e) else {
                 return LineError(.invalidValue, "value '\(LineError.text(line, v..<e))' is not a finite decimal number")
             }
@@ -309,7 +340,7 @@ struct FoldState {
                     updates.append(.observe(bucket: b, buckets: info.buckets.count, value: value, weight: weight))
                 }
             case .set:
-                return LineError(.unsupportedType, "sets (|s) are not supported yet")
+                updates.append(.member(x.bitPattern))
             }
         }
 
@@ -337,10 +368,18 @@ struct FoldState {
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
         let refusal = updates.withUnsafeBufferPointer { u in
-            registry.apply(service: service, family: familyID, key: k, hash: h, width: info.width, u)
+            registry.apply(service: service, family: familyID, key: k, hash: h, width: info.width,
+                           generation: generation, stamp: stamp, u)
         }
-        if let refusal { return cardinalityError(refusal, info: info, familyID: familyID, service: service) }
-        return nil
+        switch refusal {
+        case nil: return nil
+        case .stale?:
+            // A reload swapped the catalogue while this line was on its way: resolve it again.
+            dropCaches(generation: registry.families.generation)
+            return fold(line, now: now, stats: &stats)
+        case let refusal?:
+            return cardinalityError(refusal, info: info, familyID: familyID, service: service)
+        }
     }
 
     mutating func documentedKey(
@@ -360,6 +399,7 @@ struct FoldState {
                 info.labelOffsets.withUnsafeBufferPointer { offsets in
                     for i in 0..<(offsets.count - 1) where offsets[i + 1] - offsets[i] == keyLength {
                         if ByteHash.equal(flat.baseAddress! + offsets[i], keyStart, count: keyLength) {
+                            if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
                             labelValues[i] = tag.value
                             matched = true
                             break
@@ -367,7 +407,7 @@ struct FoldState {
                     }
                 }
             }
-            if !matched {
+            if !matched && !isDropped(info, keyStart, keyLength) {
                 stats.countDroppedTag(family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
             }
         }
@@ -397,7 +437,9 @@ struct FoldState {
                 return LineError(.invalidLabelName, "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
             }
             if tag.value.isEmpty { continue }  // an empty label value is the same as no label
+            if !info.dropped.isEmpty && info.dropped.contains(where: { $0.elementsEqual(name.utf8) }) { continue }
             if let i = pairs.firstIndex(where: { $0.name == name }) {
+                stats.duplicateTags += 1
                 pairs[i] = (tag.key, tag.value, name)  // duplicate tag: the last one wins
             } else {
                 pairs.append((tag.key, tag.value, name))
@@ -412,6 +454,14 @@ struct FoldState {
             appendKey(byte: 0)
         }
         return nil
+    }
+
+    /// Whether the tag name at `p` is one `drop_labels` aggregates away.
+    func isDropped(_ info: FamilyInfo, _ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        for d in info.dropped where d.count == n {
+            if d.withUnsafeBytes({ ByteHash.equal($0.baseAddress!, p, count: n) }) { return true }
+        }
+        return false
     }
 
     @inline(__always)
@@ -450,6 +500,10 @@ struct FoldState {
     func cardinalityError(_ refusal: Registry.Refusal, info: FamilyInfo, familyID: Int, service: Int) -> LineError {
         let serviceName = registry.services.names[service]
         switch refusal {
+        case .setOverflow(let limit):
+            return LineError(.setOverflow, "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window (set_max_values); the new ones were not counted")
+        case .stale:  // only reached if the catalogue changed again while the line was retried
+            return LineError(.unknownFamily, "the catalogue changed while this line was folded; send it again")
         case .serviceLimit(let limit):
             return LineError(.cardinalityLimit, "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised")
         case .familyLimit(let limit):

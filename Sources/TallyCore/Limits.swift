@@ -1,4 +1,5 @@
-/// Cardinality limits that keep one runaway sender from exhausting the daemon's memory.
+/// Cardinality limits, expiry and set windows: what keeps one runaway sender from exhausting
+/// the daemon's memory. Everything here may change on a config reload.
 ///
 /// A line that would create a series past a limit is refused (`cardinality_limit`); series
 /// that exist keep updating.
@@ -9,12 +10,42 @@ public struct Limits: Sendable, Equatable {
     public var maxSeriesPerService = 100_000
     /// Per-family overrides of `maxSeriesPerFamily`, by family name.
     public var families: [String: Int] = [:]
+    /// Seconds without an update after which a series disappears; 0 = never.
+    public var ttl: Double = 0
+    /// Per-family overrides of `ttl`, by family name (0 = never for that family).
+    public var familyTTL: [String: Double] = [:]
+    /// Labels aggregated away, by family name: series differing only in them fold together.
+    public var dropLabels: [String: [String]] = [:]
+    /// A set (`|s`) series counts the distinct values seen within this many seconds.
+    public var setWindow: Double = 60
+    /// Distinct values one set series holds in its window; more are refused (`set_overflow`).
+    public var setMaxValues = 10_000
 
-    public init(maxSeriesPerFamily: Int = 10_000, maxSeriesPerService: Int = 100_000, families: [String: Int] = [:]) {
+    public init(maxSeriesPerFamily: Int = 10_000, maxSeriesPerService: Int = 100_000, families: [String: Int] = [:],
+                ttl: Double = 0, familyTTL: [String: Double] = [:], dropLabels: [String: [String]] = [:],
+                setWindow: Double = 60, setMaxValues: Int = 10_000) {
         self.maxSeriesPerFamily = maxSeriesPerFamily
         self.maxSeriesPerService = maxSeriesPerService
         self.families = families
+        self.ttl = ttl
+        self.familyTTL = familyTTL
+        self.dropLabels = dropLabels
+        self.setWindow = setWindow
+        self.setMaxValues = setMaxValues
     }
 
     public func maxSeries(family name: String) -> Int { families[name] ?? maxSeriesPerFamily }
+
+    /// The TTL of a family; the gauges tallyd keeps about services themselves never expire.
+    public func ttl(family name: String) -> Double {
+        if Self.neverExpire.contains(name) { return 0 }
+        return familyTTL[name] ?? ttl
+    }
+
+    /// True when some family may expire: only then does the daemon sweep.
+    public var expires: Bool { ttl > 0 || familyTTL.values.contains { $0 > 0 } }
+
+    /// `service_up`, `service_start_time` and `service_info` describe the service, not a series
+    /// of events: they stay until the daemon stops.
+    public static let neverExpire: Set<String> = ["service_up", "service_start_time", "service_info"]
 }

@@ -17,8 +17,16 @@ public final class Registry: @unchecked Sendable {
     /// The limits in force; a config reload swaps them under the cardinality lock.
     public var limits: Limits {
         get { cardinality.withLock { $0.limits } }
-        set { cardinality.withLock { $0.limits = newValue } }
+        set {
+            cardinality.withLock { $0.limits = newValue }
+            setMaxValues.store(newValue.setMaxValues, ordering: .relaxed)
+        }
     }
+    /// Read under a shard lock for every set member: an atomic, not the cardinality lock.
+    private let setMaxValues: Atomic<Int>
+    /// Wall-clock time stamps count from (series stamps are tenths of a second since then).
+    public let epoch: Double
+    private let expiredTotal = Atomic<Int>(0)
     /// Series per (service, family) and per service: touched only when a series is created.
     private let cardinality: Mutex<Cardinality>
 
@@ -30,15 +38,23 @@ public final class Registry: @unchecked Sendable {
         var explained: Set<Int> = []
     }
 
-    /// Why a series could not be created.
+    /// Why a line's updates were not (all) applied.
     public enum Refusal: Sendable, Equatable {
+        /// The series could not be created: its family's limit for the service.
         case familyLimit(limit: Int)
+        /// The series could not be created: the service's limit.
         case serviceLimit(limit: Int)
+        /// The catalogue was swapped since the line was resolved: resolve it again.
+        case stale
+        /// A set member did not fit (the others were applied).
+        case setOverflow(limit: Int)
     }
     let shardMask: Int
     private let statsCells: Mutex<[IngestStatsCell]>
 
-    public init(families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16) {
+    public init(families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16, epoch: Double = 0) {
+        self.epoch = epoch
+        setMaxValues = Atomic(limits.setMaxValues)
         var n = 1
         while n < max(shardCount, 1) { n <<= 1 }
         self.families = families
@@ -67,19 +83,115 @@ public final class Registry: @unchecked Sendable {
         shardLocks[i].withLock { body(&$0) }
     }
 
+    /// The stamp of wall-clock time `now`: tenths of a second since `epoch` (13 years fit).
+    @inline(__always)
+    public func stamp(_ now: Double) -> UInt32 {
+        let t = (now - epoch) * 10
+        return t <= 0 ? 0 : t >= Double(UInt32.max) ? UInt32.max : UInt32(t)
+    }
+
     /// Applies `updates` to the series `key` of `service`: all in one lock acquisition.
-    /// Creating the series is subject to the limits; nil when applied.
+    /// Creating the series is subject to the limits; nil when applied. `generation` is the
+    /// family table's generation the key was built in: a swap since then means `.stale`.
     @inline(__always)
     func apply(service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-               _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
+               generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
-            var offset = stores[service].find(key, hash: hash)
-            if offset == nil {
+            // The generation only changes while every shard lock is held: reading it under one is exact.
+            guard families.generation == generation else { return .stale }
+            var index = stores[service].find(key, hash: hash)
+            if index == nil {
                 if let refusal = admitSeries(service: service, family: family) { return refusal }
-                offset = stores[service].insert(key, hash: hash, width: width)
+                index = stores[service].insert(key, hash: hash, width: width)
             }
-            for u in updates { stores[service].apply(u, at: offset!) }
-            return nil
+            stores[service].stamps[index!] = stamp
+            let offset = Int(stores[service].offsets[index!])
+            var overflow = false
+            for u in updates {
+                if !stores[service].apply(u, at: offset, stamp: stamp, setMax: setMaxValues.load(ordering: .relaxed)) { overflow = true }
+            }
+            return overflow ? .setOverflow(limit: setMaxValues.load(ordering: .relaxed)) : nil
+        }
+    }
+
+    /// Runs `body` holding every shard lock (taken in order), then `after(i)` for each shard
+    /// while its lock (and those before it) is still held.
+    private func withEveryShard(from i: Int = 0, _ body: () -> Void, after: (Int, inout [SeriesStore]) -> Void) {
+        guard i < shardCountValue else { body(); return }
+        withShard(i) { stores in
+            withEveryShard(from: i + 1, body, after: after)
+            after(i, &stores)
+        }
+    }
+
+    /// Swaps in a new catalogue atomically: every shard lock is held while the family table
+    /// changes, so no line resolved against the old one lands after; series whose family
+    /// changed layout (labels, type, buckets, drop_labels) or left the catalogue are removed.
+    /// Returns how many series were removed.
+    @discardableResult
+    public func replaceCatalogue(_ catalogue: Catalogue, dropLabels: [String: [String]], defaultBuckets: [Double]) -> Int {
+        var purge = Set<Int>()
+        var removed = 0
+        withEveryShard({
+            purge = Set(families.replace(catalogue: catalogue, dropLabels: dropLabels, defaultBuckets: defaultBuckets))
+        }, after: { _, stores in
+            guard !purge.isEmpty else { return }
+            for service in stores.indices {
+                let gone = stores[service].remove { family, _ in purge.contains(family) }
+                removed += gone.count
+                forget(service: service, families: gone)
+            }
+        })
+        return removed
+    }
+
+    /// Expires series not updated within their family's TTL and forgets set members older
+    /// than the set window. Takes each shard lock in turn. Returns the series removed.
+    @discardableResult
+    public func sweep(now: Double) -> Int {
+        let limits = self.limits
+        let current = stamp(now)
+        let descriptors = families.snapshot()
+        // Per family id: the oldest stamp that survives, 0 = never expires.
+        let oldest: [UInt32] = descriptors.map { d in
+            let ttl = limits.ttl(family: d.name)
+            guard ttl > 0 else { return 0 }
+            let t = UInt32(min(ttl * 10, Double(UInt32.max)))
+            return current > t ? current - t : 0
+        }
+        let expires = oldest.contains { $0 > 0 }
+        let window = UInt32(min(limits.setWindow * 10, Double(UInt32.max)))
+        let oldestMember = current > window ? current - window : 0
+        var removed = 0
+        for i in 0..<shardCountValue {
+            withShard(i) { stores in
+                for service in stores.indices {
+                    stores[service].pruneSets(oldest: oldestMember)
+                    guard expires, stores[service].count > 0 else { continue }
+                    let gone = stores[service].remove { family, stamp in
+                        let limit = family < oldest.count ? oldest[family] : 0
+                        return limit > 0 && stamp < limit
+                    }
+                    removed += gone.count
+                    forget(service: service, families: gone)
+                }
+            }
+        }
+        if removed > 0 { expiredTotal.add(removed, ordering: .relaxed) }
+        return removed
+    }
+
+    /// Series removed by expiry since start.
+    public var expiredSeries: Int { expiredTotal.load(ordering: .relaxed) }
+
+    /// Gives removed series' places back to the limits.
+    private func forget(service: Int, families gone: [Int]) {
+        guard !gone.isEmpty else { return }
+        cardinality.withLock { c in
+            for family in gone where family < c.perFamily[service].count {
+                c.perFamily[service][family] -= 1
+            }
+            c.perService[service] -= gone.count
         }
     }
 
@@ -131,9 +243,16 @@ public final class Registry: @unchecked Sendable {
     }
 
     /// A consistent-per-shard copy of one service's series (shared copy-on-write: the lock is
-    /// held for a reference copy, and a writer that touches the shard next pays for the copy).
-    public func snapshot(service: Int) -> [SeriesStore] {
-        (0..<shardCountValue).map { i in withShard(i) { $0[service] } }
+    /// held for a reference copy, and a writer that touches the shard next pays for the copy),
+    /// with the families they belong to: read after the shards, so every family id in them is
+    /// known, and retried if a catalogue swap came in between.
+    public func snapshot(service: Int) -> (families: [FamilyDescriptor], stores: [SeriesStore]) {
+        while true {
+            let generation = families.generation
+            let stores = (0..<shardCountValue).map { i in withShard(i) { $0[service] } }
+            let descriptors = families.snapshot()
+            if families.generation == generation { return (descriptors, stores) }
+        }
     }
 
     /// Number of series per service.

@@ -39,8 +39,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case lineTooLong = "line_too_long"
     /// A TCP connection closed in the middle of a line; the partial line is dropped.
     case truncatedLine = "truncated_line"
-    /// Sets are not supported yet.
-    case unsupportedType = "unsupported_type"
+    /// A set series already holds `set_max_values` distinct values in its window.
+    case setOverflow = "set_overflow"
     /// Tags in the name (InfluxDB, Librato, SignalFX style) and a DogStatsD `|#` section.
     case mixedTagStyles = "mixed_tag_styles"
 
@@ -66,7 +66,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
         case .cardinalityLimit: return "a series or family limit was reached"
         case .lineTooLong: return "line longer than max_line_length"
         case .truncatedLine: return "TCP connection closed mid-line"
-        case .unsupportedType: return "sets (|s) are not supported yet"
+        case .setOverflow: return "a set already holds set_max_values values"
         case .mixedTagStyles: return "tags in the name and in |#, in one line"
         }
     }

@@ -8,37 +8,87 @@ public struct SeriesStore: Sendable {
     var table = ByteKeyTable(capacity: 64)
     /// Offset of each series' first Double in `values`.
     var offsets: [UInt32] = []
+    /// When each series was last updated, in `Registry` stamps (tenths of a second).
+    var stamps: [UInt32] = []
     /// Counter/gauge: the value. Histogram: per-bucket counts, sum, count. Summary: sum, count.
     var values: [Double] = []
+    /// Set series (`|s`): member hash → stamp of its last sighting, by value offset. The
+    /// series' value is the number of members seen within the set window.
+    var sets: [UInt32: [UInt64: UInt32]] = [:]
 
     public init() {}
 
     public var count: Int { table.count }
 
-    /// The values offset of the series `key`, if it exists.
+    /// The index of the series `key`, if it exists.
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        table.find(key, hash: hash).map { Int(offsets[$0]) }
+        table.find(key, hash: hash)
     }
 
-    /// The series for `key`, creating it with `width` zeroed Doubles if absent.
-    @inline(__always)
-    mutating func series(_ key: UnsafeRawBufferPointer, hash: UInt64, width: Int) -> Int {
-        if let i = table.find(key, hash: hash) { return Int(offsets[i]) }
-        return insert(key, hash: hash, width: width)
-    }
-
-    /// Creates the series `key` (which must be absent) with `width` zeroed Doubles.
+    /// Creates the series `key` (which must be absent) with `width` zeroed Doubles; its index.
     mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, width: Int) -> Int {
-        table.insert(key, hash: hash)
-        let offset = values.count
-        offsets.append(UInt32(offset))
+        let index = table.insert(key, hash: hash)
+        offsets.append(UInt32(values.count))
+        stamps.append(0)
         values.append(contentsOf: repeatElement(0, count: width))
-        return offset
+        return index
+    }
+
+    /// The family id of the series at `index`.
+    func family(at index: Int) -> Int {
+        table.withKey(at: index) { Int($0.loadUnaligned(as: UInt32.self).littleEndian) }
     }
 
     public var allocatedBytes: Int {
-        table.allocatedBytes + offsets.capacity * 4 + values.capacity * 8
+        table.allocatedBytes + offsets.capacity * 4 + stamps.capacity * 4 + values.capacity * 8
+    }
+
+    /// Adds a member to the set series at `offset`; false when the set is full.
+    mutating func addMember(_ member: UInt64, at offset: Int, stamp: UInt32, max: Int) -> Bool {
+        let k = UInt32(offset)
+        if let members = sets[k], members.count >= max, members[member] == nil { return false }
+        sets[k, default: [:]][member] = stamp
+        values[offset] = Double(sets[k]!.count)
+        return true
+    }
+
+    /// Forgets set members not seen since `oldest` and refreshes the sets' values.
+    mutating func pruneSets(oldest: UInt32) {
+        guard !sets.isEmpty else { return }
+        for k in Array(sets.keys) {
+            sets[k]! = sets[k]!.filter { $0.value >= oldest }
+            values[Int(k)] = Double(sets[k]!.count)
+        }
+    }
+
+    /// Removes every series for which `remove(family, stamp)` is true, rebuilding the store;
+    /// the family ids of the removed series (one entry per series).
+    mutating func remove(where remove: (_ family: Int, _ stamp: UInt32) -> Bool) -> [Int] {
+        var removed: [Int] = []
+        var keep: [Int] = []
+        for i in 0..<count {
+            let f = family(at: i)
+            if remove(f, stamps[i]) { removed.append(f) } else { keep.append(i) }
+        }
+        guard !removed.isEmpty else { return [] }
+        var rebuilt = SeriesStore()
+        rebuilt.table = ByteKeyTable(capacity: max(keep.count, 64))
+        rebuilt.offsets.reserveCapacity(keep.count)
+        rebuilt.stamps.reserveCapacity(keep.count)
+        for i in keep {
+            let start = Int(offsets[i])
+            let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : values.count
+            let offset = table.withKey(at: i) { key in
+                let index = rebuilt.insert(key, hash: table.hash(at: i), width: 0)
+                rebuilt.stamps[index] = stamps[i]
+                return Int(rebuilt.offsets[index])
+            }
+            rebuilt.values.append(contentsOf: values[start..<end])
+            if let members = sets[UInt32(start)] { rebuilt.sets[UInt32(offset)] = members }
+        }
+        self = rebuilt
+        return removed
     }
 }
 
@@ -50,11 +100,15 @@ public enum SampleUpdate: Sendable {
     case observe(bucket: Int, buckets: Int, value: Double, weight: Double)
     /// Summary without quantiles: value, weight.
     case summarize(value: Double, weight: Double)
+    /// A set member, by the hash of its bytes.
+    case member(UInt64)
 }
 
 extension SeriesStore {
+    /// Applies `update`; false only for a set member that did not fit (`setMax`).
     @inline(__always)
-    mutating func apply(_ update: SampleUpdate, at offset: Int) {
+    mutating func apply(_ update: SampleUpdate, at offset: Int, stamp: UInt32, setMax: Int) -> Bool {
+        if case .member(let m) = update { return addMember(m, at: offset, stamp: stamp, max: setMax) }
         values.withUnsafeMutableBufferPointer { v in
             switch update {
             case .add(let x): v[offset] += x
@@ -66,7 +120,9 @@ extension SeriesStore {
             case .summarize(let value, let weight):
                 v[offset] += value * weight
                 v[offset + 1] += weight
+            case .member: break
             }
         }
+        return true
     }
 }

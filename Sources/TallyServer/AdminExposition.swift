@@ -52,6 +52,11 @@ enum AdminExposition {
         w.integer(Int64(total.valuelessTags))
         w.append(byte: 0x0A)
 
+        w.header(name: "tally_tags_duplicate_total", help: "Tags given twice in one line (the last one wins).", type: .counter)
+        w.append("tally_tags_duplicate_total ")
+        w.integer(Int64(total.duplicateTags))
+        w.append(byte: 0x0A)
+
         let families = registry.families.snapshot()
         w.header(name: "tally_tags_dropped_total", help: "Tags a documented family does not document, dropped (not turned into labels).", type: .counter)
         for d in total.droppedTags.sorted(by: { ($0.family, $0.tag) < ($1.family, $1.tag) }) {
@@ -81,7 +86,11 @@ enum AdminExposition {
         w.append("tally_families{kind=\"documented\"} ")
         w.integer(Int64(registry.families.documentedCount))
         w.append("\ntally_families{kind=\"undocumented\"} ")
-        w.integer(Int64(families.count - registry.families.documentedCount))
+        w.integer(Int64(registry.families.undocumentedCount))
+        w.append(byte: 0x0A)
+        w.header(name: "tally_series_expired_total", help: "Series removed because they were not updated within their ttl.", type: .counter)
+        w.append("tally_series_expired_total ")
+        w.integer(Int64(registry.expiredSeries))
         w.append(byte: 0x0A)
         w.header(name: "tally_registry_bytes", help: "Heap bytes held by the series registry (keys, indexes, values).", type: .gauge)
         w.append("tally_registry_bytes ")

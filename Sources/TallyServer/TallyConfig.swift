@@ -184,24 +184,43 @@ public struct TallyConfig: Sendable, Equatable {
         if let node = top["drop_client_telemetry"] { dropTelemetry = try node.bool() }
         var limits = defaults?.limits ?? TallyCore.Limits()
         if let node = top["limits"] {
-            let m = try node.mapping(allowed: ["max_series_per_family", "max_series_per_service", "families"])
+            let m = try node.mapping(allowed: ["max_series_per_family", "max_series_per_service", "families", "ttl", "set_window", "set_max_values"])
             func positive(_ n: ConfigNode) throws(ConfigError) -> Int {
                 let v = try n.int()
                 guard v > 0 else { throw n.error("must be at least 1") }
                 return v
             }
+            func ttl(_ n: ConfigNode) throws(ConfigError) -> Double {
+                let v = try n.duration()
+                guard v >= 0 else { throw n.error("must be 0 (never) or longer") }
+                return v
+            }
             if let n = m["max_series_per_family"] { limits.maxSeriesPerFamily = try positive(n) }
             if let n = m["max_series_per_service"] { limits.maxSeriesPerService = try positive(n) }
+            if let n = m["ttl"] { limits.ttl = try ttl(n) }
+            if let n = m["set_window"] {
+                limits.setWindow = try n.duration()
+                guard limits.setWindow > 0 else { throw n.error("must be longer than 0s") }
+            }
+            if let n = m["set_max_values"] { limits.setMaxValues = try positive(n) }
             if let n = m["families"], !n.isNull {
                 limits.families = [:]
+                limits.familyTTL = [:]
+                limits.dropLabels = [:]
                 for (name, value) in try n.orderedMapping() {
                     if let v = try? value.int() {
                         guard v > 0 else { throw value.error("must be at least 1") }
                         limits.families[name] = v
-                    } else {
-                        let f = try value.mapping(allowed: ["max_series"])
-                        guard let v = f["max_series"] else { throw value.error("needs max_series (or give the number directly)") }
-                        limits.families[name] = try positive(v)
+                        continue
+                    }
+                    let f = try value.mapping(allowed: ["max_series", "ttl", "drop_labels"])
+                    guard !f.isEmpty else { throw value.error("give max_series, ttl or drop_labels (or the series limit as a number)") }
+                    if let v = f["max_series"] { limits.families[name] = try positive(v) }
+                    if let v = f["ttl"] { limits.familyTTL[name] = try ttl(v) }
+                    if let v = f["drop_labels"] {
+                        let labels = try v.stringList()
+                        guard !labels.isEmpty else { throw v.error("lists no label") }
+                        limits.dropLabels[name] = labels
                     }
                 }
             }

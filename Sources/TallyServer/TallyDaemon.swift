@@ -69,9 +69,10 @@ public final class TallyDaemon: Service, Sendable {
         self.config = config
         self.logger = logger
         self.options = options
-        let families = FamilyTable(catalogue: catalogue, policy: config.unknownFamilies, defaultBuckets: config.defaultBuckets)
+        let families = FamilyTable(catalogue: catalogue, policy: config.unknownFamilies, defaultBuckets: config.defaultBuckets,
+                                   dropLabels: config.limits.dropLabels)
         let services = ServiceTable(names: config.services.map(\.name), heartbeatTimeout: config.heartbeatTimeout)
-        registry = Registry(families: families, services: services, limits: config.limits)
+        registry = Registry(families: families, services: services, limits: config.limits, epoch: WallClock.now())
         ingestGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
         ingestLoops = Array(ingestGroup.makeIterator())
         httpGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -83,11 +84,19 @@ public final class TallyDaemon: Service, Sendable {
         TallyDaemon(config: config, catalogue: try loadCatalogue(config), logger: logger, options: options)
     }
 
+    /// The catalogue the config names (or the embedded one), checked against the config's
+    /// `drop_labels`.
     static func loadCatalogue(_ config: TallyConfig) throws -> Catalogue {
+        let catalogue: Catalogue
         if let path = config.cataloguePath {
-            return try CatalogueLoader.parse(yaml: try FileText.read(path), source: path)
+            catalogue = try CatalogueLoader.parse(yaml: try FileText.read(path), source: path)
+        } else {
+            catalogue = CatalogueLoader.embedded()
         }
-        return CatalogueLoader.embedded()
+        if let problem = FamilyTable.problem(dropLabels: config.limits.dropLabels, catalogue: catalogue) {
+            throw ConfigError(source: config.cataloguePath ?? "<embedded families.yaml>", line: nil, key: "", problem: problem)
+        }
+        return catalogue
     }
 
     public var boundAddresses: Bound { bound.withLock { $0 } }
@@ -105,6 +114,7 @@ public final class TallyDaemon: Service, Sendable {
         Systemd.notify("READY=1\nSTATUS=\(statusLine(previous: nil).line)")
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.supervise() }
+            group.addTask { await self.maintain() }
             group.addTask {
                 for await _ in hangups { self.reload() }
             }
@@ -355,6 +365,16 @@ public final class TallyDaemon: Service, Sendable {
         }
     }
 
+    /// Once a second: expires series past their TTL and forgets set members past the set
+    /// window (each shard lock is taken in turn, briefly).
+    private func maintain() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            let expired = registry.sweep(now: WallClock.now())
+            if expired > 0 { logger.debug("expired \(expired) series (ttl)") }
+        }
+    }
+
     /// Schedules one heartbeat on every event loop; the HTTP loop's also takes every shard lock.
     private func probe() {
         let liveness = self.liveness
@@ -429,13 +449,24 @@ public final class TallyDaemon: Service, Sendable {
             registry.families.policy = new.unknownFamilies
             applied.append("unknown_families=\(new.unknownFamilies.rawValue)")
         }
-        let documented = (0..<registry.families.documentedCount).map { registry.families.descriptor($0) }
-        if catalogue.families != documented { restart.append("catalogue") }
+        // The catalogue (with drop_labels and default_buckets): swapped atomically under every
+        // shard lock; series of families whose layout changed are removed.
+        let newDocumented = catalogue.families.map { f -> FamilyDescriptor in
+            var d = f
+            d.droppedLabels = new.limits.dropLabels[f.name] ?? []
+            if let labels = d.labels { d.labels = labels.filter { !d.droppedLabels.contains($0) } }
+            return d
+        }
+        if newDocumented != registry.families.documented || new.defaultBuckets != old.defaultBuckets
+            || new.limits.dropLabels != old.limits.dropLabels
+        {
+            let removed = registry.replaceCatalogue(catalogue, dropLabels: new.limits.dropLabels, defaultBuckets: new.defaultBuckets)
+            applied.append("catalogue (\(catalogue.families.count) families, \(removed) series of changed families removed)")
+        }
         if new.udp != old.udp || new.tcp != old.tcp || new.unix != old.unix { restart.append("ingest") }
         if new.services != old.services || new.metricsAddress != old.metricsAddress { restart.append("services") }
         if new.admin != old.admin { restart.append("admin") }
         if new.defaultService != old.defaultService { restart.append("default_service") }
-        if new.defaultBuckets != old.defaultBuckets { restart.append("default_buckets") }
         if new.maxLineLength != old.maxLineLength || new.tcpIdleTimeout != old.tcpIdleTimeout { restart.append("ingest limits") }
         if new.limits != old.limits {
             registry.limits = new.limits
@@ -450,6 +481,8 @@ public final class TallyDaemon: Service, Sendable {
             merged.heartbeatTimeout = new.heartbeatTimeout
             merged.unknownFamilies = new.unknownFamilies
             merged.limits = new.limits
+            merged.cataloguePath = new.cataloguePath
+            merged.defaultBuckets = new.defaultBuckets
         }
         running.withLock { $0 = merged }
         var parts = ["reloaded"]

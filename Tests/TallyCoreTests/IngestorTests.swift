@@ -52,7 +52,8 @@ import Testing
         ("db_connections_total:1e999|g|#service:risk_manager", .invalidValue),
         ("risk_manager.foo:1|c|#bad-tag!:x", .invalidLabelName),
         ("risk_manager.foo:1|h|#le:1", .invalidLabelName),
-        ("risk_manager.foo:1|s", .unsupportedType),
+        ("http_requests_total:u1|s|#service:risk_manager,method:GET,path:/x,status:200", .typeMismatch),
+        ("risk_manager.visitors:a::b|s", .invalidValue),
         ("risk_manager.:1|c", .invalidName),
     ]
 

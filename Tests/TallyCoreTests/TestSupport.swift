@@ -23,7 +23,7 @@ final class Harness {
 
     init(policy: FamilyTable.UnknownPolicy = .accept, defaultService: String? = nil, heartbeat: Double = 30,
          boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true) {
-        let families = FamilyTable(catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10])
+        let families = FamilyTable(catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10], dropLabels: limits.dropLabels)
         let services = ServiceTable(names: testServices, heartbeatTimeout: heartbeat)
         registry = Registry(families: families, services: services, limits: limits, shardCount: shards)
         let box = Box()
