@@ -42,10 +42,13 @@ public struct FamilyDescriptor: Sendable, Equatable {
     }
 
     /// This family with `drop` taken out of its documented labels.
-    func dropping(_ drop: [String]) -> FamilyDescriptor {
+    public func dropping(_ drop: [String]) -> FamilyDescriptor {
         var d = self
         d.droppedLabels = drop
-        if let labels { d.labels = labels.filter { !drop.contains($0) } }
+        if let labels {
+            d.labels = labels.filter { !drop.contains($0) }
+            if !drop.isEmpty { d.help += " (\(drop.joined(separator: ", ")) aggregated away by drop_labels)" }
+        }
         return d
     }
 

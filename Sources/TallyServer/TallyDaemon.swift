@@ -451,12 +451,7 @@ public final class TallyDaemon: Service, Sendable {
         }
         // The catalogue (with drop_labels and default_buckets): swapped atomically under every
         // shard lock; series of families whose layout changed are removed.
-        let newDocumented = catalogue.families.map { f -> FamilyDescriptor in
-            var d = f
-            d.droppedLabels = new.limits.dropLabels[f.name] ?? []
-            if let labels = d.labels { d.labels = labels.filter { !d.droppedLabels.contains($0) } }
-            return d
-        }
+        let newDocumented = catalogue.families.map { $0.dropping(new.limits.dropLabels[$0.name] ?? []) }
         if newDocumented != registry.families.documented || new.defaultBuckets != old.defaultBuckets
             || new.limits.dropLabels != old.limits.dropLabels
         {

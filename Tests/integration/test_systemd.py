@@ -398,3 +398,71 @@ def test_sighup_applies_new_cardinality_limits_at_once(notify):
         code = d.stop()
         d.dir.cleanup()
     assert code == 0
+
+
+CATALOGUE_V1 = """categories:
+  - name: trading
+    title: Trading
+    families:
+      - name: orders_placed_total
+        type: counter
+        help: Orders placed.
+        labels: [order_type]
+      - name: position_pnl_usd
+        type: gauge
+        help: PnL.
+        labels: [position_id, symbol]
+"""
+
+
+def test_sighup_swaps_the_catalogue_atomically_keeping_unchanged_families(notify, tmp_path):
+    catalogue = tmp_path / "families.yaml"
+    catalogue.write_text(CATALOGUE_V1)
+    d = Tallyd(env={"NOTIFY_SOCKET": notify.path}, extra_yaml=f"catalogue: {catalogue}\n")
+    d.launch()
+    try:
+        notify.wait("READY", "1")
+        d.send("orders_placed_total:3|c|#service:order_executor,order_type:limit\n"
+               "position_pnl_usd:5|g|#service:order_executor,position_id:P1,symbol:X")
+        wait_until(lambda: d.value("order_executor", "position_pnl_usd", position_id="P1", symbol="X") == 5,
+                   what="both families folded")
+        assert d.rejected("unknown_family") == 0
+
+        # v2: orders_placed_total unchanged (new help), position_pnl_usd drops position_id,
+        # a new family appears; with unknown_families: reject the new family only exists after the swap.
+        with open(d.config_path) as f:
+            config = f.read()
+        with open(d.config_path, "w") as f:
+            f.write(config + "unknown_families: reject\nlimits:\n  families:\n    position_pnl_usd: {drop_labels: [position_id]}\n")
+        catalogue.write_text(CATALOGUE_V1.replace("Orders placed.", "Orders placed (v2).")
+                             + "      - name: fills_total\n        type: counter\n        help: Fills.\n        labels: [side]\n")
+        t0 = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        _, ready = notify.wait("READY", "1", since=t0)
+        assert "catalogue (3 families, 1 series of changed families removed)" in ready["STATUS"], ready
+        text = d.scrape("order_executor")
+        assert "# HELP orders_placed_total Orders placed (v2)." in text
+        assert 'orders_placed_total{order_type="limit"} 3' in text
+        assert "position_pnl_usd" not in text
+        d.send("fills_total:2|c|#service:order_executor,side:buy\n"
+               "position_pnl_usd:+1|g|#service:order_executor,position_id:P1,symbol:X\n"
+               "position_pnl_usd:+1|g|#service:order_executor,position_id:P2,symbol:X\n"
+               "orders_placed_total:1|c|#service:order_executor,order_type:limit")
+        wait_until(lambda: d.value("order_executor", "orders_placed_total", order_type="limit") == 4,
+                   what="the unchanged family to keep counting")
+        assert d.value("order_executor", "fills_total", side="buy") == 2
+        assert d.value("order_executor", "position_pnl_usd", symbol="X") == 2
+        assert d.rejected("unknown_family") == 0
+
+        # A catalogue that does not fit the config keeps the running one.
+        catalogue.write_text(CATALOGUE_V1.replace("labels: [position_id, symbol]", "labels: [symbol]"))
+        t1 = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        _, ready = notify.wait("READY", "1", since=t1)
+        assert ready["STATUS"].startswith("reload failed, keeping the running config"), ready
+        assert "'position_id' is not a label of position_pnl_usd" in ready["STATUS"]
+        assert d.value("order_executor", "fills_total", side="buy") == 2
+    finally:
+        code = d.stop()
+        d.dir.cleanup()
+    assert code == 0
