@@ -90,6 +90,15 @@ def assert_valid_exposition(text):
     return families
 
 
+def assert_parseable_exposition(text):
+    """Format only: prometheus_client parses it and promtool finds no error. Style lints
+    (camelCase names a sender chose) are the sender's business, not a format problem."""
+    families = list(text_string_to_metric_families(text))
+    rc, problems = promtool(text)
+    assert rc in (0, 3), f"promtool could not parse the exposition (rc={rc}): {problems}\n{text}"
+    return families
+
+
 def catalogue_families():
     """The families of config/families.yaml, each with its category's buckets applied."""
     import yaml
