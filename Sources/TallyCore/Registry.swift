@@ -99,18 +99,12 @@ public final class Registry: @unchecked Sendable {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
-            var index = stores[service].find(key, hash: hash)
-            if index == nil {
-                if let refusal = admitSeries(service: service, family: family) { return refusal }
-                index = stores[service].insert(key, hash: hash, width: width)
+            return stores.withUnsafeMutableBufferPointer { stores in
+                stores[service].fold(key, hash: hash, width: width, stamp: stamp, updates,
+                                     setMax: setMaxValues.load(ordering: .relaxed)) {
+                    admitSeries(service: service, family: family)
+                }
             }
-            stores[service].stamps[index!] = stamp
-            let offset = Int(stores[service].offsets[index!])
-            var overflow = false
-            for u in updates {
-                if !stores[service].apply(u, at: offset, stamp: stamp, setMax: setMaxValues.load(ordering: .relaxed)) { overflow = true }
-            }
-            return overflow ? .setOverflow(limit: setMaxValues.load(ordering: .relaxed)) : nil
         }
     }
 

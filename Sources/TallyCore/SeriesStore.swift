@@ -105,24 +105,43 @@ public enum SampleUpdate: Sendable {
 }
 
 extension SeriesStore {
-    /// Applies `update`; false only for a set member that did not fit (`setMax`).
+    /// Folds `updates` into the series `key`, creating it (if `admit` allows) with `width`
+    /// zeroed Doubles. One exclusive access to the store for the whole line. Returns `admit`'s
+    /// refusal, `.setOverflow` when a set member did not fit, or nil.
     @inline(__always)
-    mutating func apply(_ update: SampleUpdate, at offset: Int, stamp: UInt32, setMax: Int) -> Bool {
-        if case .member(let m) = update { return addMember(m, at: offset, stamp: stamp, max: setMax) }
+    mutating func fold(
+        _ key: UnsafeRawBufferPointer, hash: UInt64, width: Int, stamp: UInt32,
+        _ updates: UnsafeBufferPointer<SampleUpdate>, setMax: Int, admit: () -> Registry.Refusal?
+    ) -> Registry.Refusal? {
+        let index: Int
+        if let i = table.find(key, hash: hash) {
+            index = i
+        } else {
+            if let refusal = admit() { return refusal }
+            index = insert(key, hash: hash, width: width)
+        }
+        stamps.withUnsafeMutableBufferPointer { $0[index] = stamp }
+        let offset = Int(offsets.withUnsafeBufferPointer { $0[index] })
+        var members = false
         values.withUnsafeMutableBufferPointer { v in
-            switch update {
-            case .add(let x): v[offset] += x
-            case .set(let x): v[offset] = x
-            case .observe(let bucket, let buckets, let value, let weight):
-                if bucket < buckets { v[offset + bucket] += weight }
-                v[offset + buckets] += value * weight
-                v[offset + buckets + 1] += weight
-            case .summarize(let value, let weight):
-                v[offset] += value * weight
-                v[offset + 1] += weight
-            case .member: break
+            for u in updates {
+                switch u {
+                case .add(let x): v[offset] += x
+                case .set(let x): v[offset] = x
+                case .observe(let bucket, let buckets, let value, let weight):
+                    if bucket < buckets { v[offset + bucket] += weight }
+                    v[offset + buckets] += value * weight
+                    v[offset + buckets + 1] += weight
+                case .summarize(let value, let weight):
+                    v[offset] += value * weight
+                    v[offset + 1] += weight
+                case .member: members = true
+                }
             }
         }
-        return true
+        guard members else { return nil }
+        var overflow = false
+        for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) { overflow = true }
+        return overflow ? .setOverflow(limit: setMax) : nil
     }
 }
