@@ -41,7 +41,11 @@ drop_client_telemetry: true    # skip (and count) the datadog.dogstatsd.client.*
 limits:
   max_series_per_family: 10000 # per service; a line that would create more is refused (cardinality_limit)
   max_series_per_service: 100000
-  families: {}                 # per-family overrides, e.g. {position_pnl_usd: 50000}
+  ttl: 0                       # series silent this long disappear (e.g. 15m); 0 = never
+  set_window: 60s              # |s sets count the distinct members seen within this window
+  set_max_values: 10000        # members one set series may hold (more: set_overflow)
+  families: {}                 # per family: {position_pnl_usd: 50000} or
+                               # {position_pnl_usd: {max_series: 50000, ttl: 1h, drop_labels: [position_id]}}
 log_level: info                # trace | debug | info | notice | warning | error | critical
 """##
 

@@ -20,6 +20,7 @@ struct Tallyd: AsyncParsableCommand {
           c   counter (adds value/rate)    g   gauge (+N/-N adjust it)
           ms  timer in milliseconds, stored in seconds
           h d observation in the family's unit (seconds, bytes)
+          s   set member: a gauge of distinct members in limits.set_window
         e.g.
           echo 'db_connections_total:7|g|#service:risk_manager' \\
             | socat - UDP:127.0.0.1:8125
@@ -39,8 +40,13 @@ struct Tallyd: AsyncParsableCommand {
           logged at most once per second per reason:
         \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
 
+        LIMITS: limits.max_series_per_family/_per_service refuse new series,
+          limits.ttl expires silent ones, limits.families.<name>.drop_labels
+          aggregates unique-id labels away (see README "Limits, by example").
+
         SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout,
-          unknown_families and limits apply live); SIGTERM drains and exits 0.
+          unknown_families, limits and the catalogue apply live); SIGTERM
+          drains and exits 0.
         SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
           socket activation by FileDescriptorName; see systemd/tally.service.
         """)
