@@ -223,6 +223,40 @@ public final class FamilyTable: Sendable {
         }
     }
 
+    /// The id of the live family with `d`'s name and layout, creating it if it is undocumented,
+    /// new, and the policy allows; nil if the name now means something else. For restoring
+    /// saved state: series keys of the returned id have `d`'s label layout.
+    public func adopt(_ d: FamilyDescriptor) -> Int? {
+        var name = d.name
+        return name.withUTF8 { raw -> Int? in
+            let key = UnsafeRawBufferPointer(raw)
+            let hash = ByteHash.hash(key)
+            return state.withLock { s -> Int? in
+                if let i = s.aliases.find(key, hash: hash) {
+                    let id = Int(s.aliasTargets[i])
+                    let live = s.descriptors[id]
+                    return live.name == d.name && live.type == d.type && live.labels == d.labels && live.buckets == d.buckets
+                        && live.droppedLabels == d.droppedLabels ? id : nil
+                }
+                guard !d.isDocumented, policy == .accept, s.undocumentedCount < maxFamilies,
+                      MetricName.isValidMetricName(d.name), !d.exposedNames.contains(where: s.exposedNames.contains),
+                      d.buckets.allSatisfy(\.isFinite), zip(d.buckets, d.buckets.dropFirst()).allSatisfy({ $0 < $1 }),
+                      d.type != .histogram || !d.buckets.isEmpty
+                else { return nil }
+                let family = d
+                let id = s.descriptors.count
+                s.descriptors.append(family)
+                s.undocumentedCount += 1
+                s.exposedNames.formUnion(family.exposedNames)
+                Self.addAlias(&s, key, id, hash: hash)
+                if family.type == .counter && family.name.hasSuffix("_total") {
+                    Self.addAlias(&s, String(family.name.dropLast(6)), id)
+                }
+                return id
+            }
+        }
+    }
+
     /// `x_ms`/`x_milliseconds` → `x_seconds`; `x_seconds` stays; anything else gets `_seconds`.
     static func secondsName(_ name: String) -> String {
         if name.hasSuffix("_seconds") { return name }

@@ -189,6 +189,22 @@ public final class Registry: @unchecked Sendable {
         }
     }
 
+    /// Creates one series from a saved state with its values (nil-free `values` of the
+    /// family's width); false if it exists already or a limit refuses it.
+    func restoreSeries(service: Int, family: Int, key: [UInt8], values: [Double], stamp: UInt32) -> Bool {
+        key.withUnsafeBytes { k in
+            let hash = ByteHash.hash(k)
+            return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Bool in
+                guard stores[service].find(k, hash: hash) == nil, admitSeries(service: service, family: family) == nil else { return false }
+                let index = stores[service].insert(k, hash: hash, width: values.count)
+                stores[service].stamps[index] = stamp
+                let offset = Int(stores[service].offsets[index])
+                for (j, v) in values.enumerated() { stores[service].values[offset + j] = v }
+                return true
+            }
+        }
+    }
+
     /// Counts a new series in, or says which limit it would pass.
     private func admitSeries(service: Int, family: Int) -> Refusal? {
         // Rare path (a new series): the family's name decides its limit, read under the lock

@@ -43,6 +43,10 @@ public struct TallyConfig: Sendable, Equatable {
     /// Skip `datadog.dogstatsd.client.*` telemetry (counted as skipped).
     public var dropClientTelemetry = true
     public var limits = TallyCore.Limits()
+    /// Where the series are saved (at stop and every `stateInterval`) and restored from at
+    /// start; nil = no saved state.
+    public var stateFile: String?
+    public var stateInterval: Double = 60
 
     /// The configuration compiled into the binary (config/tallyd.yaml).
     public static let defaultYAML = EmbeddedConfig.tallydYAML + "\n"
@@ -54,7 +58,7 @@ public struct TallyConfig: Sendable, Equatable {
     static let topLevelKeys = [
         "ingest", "metrics", "admin", "services", "catalogue", "unknown_families",
         "default_service", "default_buckets", "heartbeat_timeout", "log_level",
-        "drop_client_telemetry", "limits",
+        "drop_client_telemetry", "limits", "state_file", "state_interval",
     ]
 
     /// Parses and validates; every error names the key and line.
@@ -226,6 +230,17 @@ public struct TallyConfig: Sendable, Equatable {
             }
         }
 
+        var stateFile = defaults?.stateFile
+        if let node = top["state_file"] {
+            stateFile = node.isNull ? nil : try node.string()
+            if stateFile?.isEmpty == true { throw node.error("give a path, or null for no saved state") }
+        }
+        var stateInterval = defaults?.stateInterval ?? 60
+        if let node = top["state_interval"] {
+            stateInterval = try node.duration()
+            guard stateInterval >= 1 else { throw node.error("must be at least 1s") }
+        }
+
         // Cross-checks.
         var seenNames = Set<String>()
         var ports: [Int: String] = [:]
@@ -257,7 +272,7 @@ public struct TallyConfig: Sendable, Equatable {
             metricsAddress: metricsAddress, admin: admin, services: services,
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
             defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level,
-            dropClientTelemetry: dropTelemetry, limits: limits)
+            dropClientTelemetry: dropTelemetry, limits: limits, stateFile: stateFile, stateInterval: stateInterval)
     }
 
     static func port(_ node: ConfigNode) throws(ConfigError) -> Int {

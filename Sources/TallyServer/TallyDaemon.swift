@@ -104,6 +104,7 @@ public final class TallyDaemon: Service, Sendable {
     public func run() async throws {
         // Trap SIGHUP before anything else: its default action would end the process.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        restoreState()
         do {
             try await start()
         } catch {
@@ -320,6 +321,7 @@ public final class TallyDaemon: Service, Sendable {
         }
         for r in receivers { r.close() }
         await inFlight.waitUntilIdle(timeout: 5)
+        saveState(reason: "stop")
         try? await ingestGroup.shutdownGracefully()
         try? await httpGroup.shutdownGracefully()
     }
@@ -367,11 +369,59 @@ public final class TallyDaemon: Service, Sendable {
 
     /// Once a second: expires series past their TTL and forgets set members past the set
     /// window (each shard lock is taken in turn, briefly).
+    /// Also saves the state every `state_interval`, so a crash or a watchdog kill loses at
+    /// most that much.
     private func maintain() async {
+        var lastSave = WallClock.now()
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(1)) } catch { return }
-            let expired = registry.sweep(now: WallClock.now())
+            let now = WallClock.now()
+            let expired = registry.sweep(now: now)
             if expired > 0 { logger.debug("expired \(expired) series (ttl)") }
+            if config.stateFile != nil, now - lastSave >= config.stateInterval {
+                saveState(reason: "periodic")
+                lastSave = now
+            }
+        }
+    }
+
+    // MARK: saved state
+
+    /// Before any listener starts: the series saved by the previous run. A file that cannot
+    /// be read is moved aside (`.corrupt`) and tallyd starts empty: losing counters is better
+    /// than not starting.
+    private func restoreState() {
+        guard let path = config.stateFile else { return }
+        guard access(path, F_OK) == 0 else {
+            logger.notice("no saved state at \(path) yet; starting empty")
+            return
+        }
+        do {
+            let bytes = try FileText.readBytes(path)
+            let summary = try StateSnapshot.restore(bytes, into: registry, now: WallClock.now())
+            var message = "restored \(summary.restored) series from \(path)"
+            let skipped = summary.skippedFamily + summary.skippedService + summary.skippedOther
+            if skipped > 0 {
+                message += "; skipped \(summary.skippedFamily) of families whose type/labels/buckets changed, \(summary.skippedService) of services no longer configured, \(summary.skippedOther) refused by limits or damaged"
+            }
+            logger.notice("\(message)")
+        } catch {
+            let aside = path + ".corrupt"
+            rename(path, aside)
+            logger.error("cannot restore the saved state (\(error)); moved it to \(aside) and starting empty")
+        }
+    }
+
+    /// Writes every series to `state_file` (atomically: a crash mid-write keeps the last one).
+    private func saveState(reason: String) {
+        guard let path = config.stateFile else { return }
+        let started = WallClock.now()
+        let bytes = StateSnapshot.encode(registry)
+        do {
+            try FileText.writeAtomically(bytes, to: path)
+            logger.debug("saved state (\(reason)): \(bytes.count) bytes to \(path) in \(Int((WallClock.now() - started) * 1000)) ms")
+        } catch {
+            logger.error("cannot save the state (\(reason)): \(error)")
         }
     }
 
@@ -468,6 +518,7 @@ public final class TallyDaemon: Service, Sendable {
             applied.append("limits")
         }
         if new.dropClientTelemetry != old.dropClientTelemetry { restart.append("drop_client_telemetry") }
+        if new.stateFile != old.stateFile || new.stateInterval != old.stateInterval { restart.append("state_file") }
         var merged = new
         if !restart.isEmpty {
             // Keep describing what actually runs, so the next reload compares against it.
@@ -578,20 +629,3 @@ final class InFlightRequests: Sendable {
 }
 
 /// Reading a whole text file without Foundation.
-public enum FileText {
-    public static func read(_ path: String) throws -> String {
-        guard let f = fopen(path, "r") else {
-            throw StartupError(description: "\(path): cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(f) }
-        var out = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { out.append(contentsOf: buf[0..<n]) }
-            if n < buf.count { break }
-        }
-        if ferror(f) != 0 { throw StartupError(description: "\(path): read error") }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

@@ -60,6 +60,9 @@ struct Tallyd: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the embedded metric catalogue (families.yaml) and exit.")
     var printDefaultCatalogue = false
 
+    @Option(name: .long, help: ArgumentHelp("Save the series here at stop and every state_interval, and restore them at start (overrides state_file in the config). The installed unit uses %S/tally/state.", valueName: "file"))
+    var stateFile: String?
+
     @Option(name: .long, help: ArgumentHelp("Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is valid, 1 if not.", valueName: "file"))
     var checkConfig: String?
 
@@ -82,12 +85,14 @@ struct Tallyd: AsyncParsableCommand {
                 Self.fail("\(error)")
             }
         }
-        let config: TallyConfig
+        var config: TallyConfig
         do {
             config = try configPath.map(Self.load) ?? TallyConfig.embeddedDefault()
         } catch {
             Self.fail("\(error)")
         }
+        let stateFile = self.stateFile
+        if let stateFile { config.stateFile = stateFile }
         LogLevelControl.shared.level = config.logLevel
         LoggingSystem.bootstrap(LogLevelControl.handler)
         let logger = Logger(label: "tallyd")
@@ -98,7 +103,11 @@ struct Tallyd: AsyncParsableCommand {
             options.statusInterval = interval
         }
         if let path = configPath {
-            options.reloadConfig = { try Self.load(path) }
+            options.reloadConfig = {
+                var c = try Self.load(path)
+                if let stateFile { c.stateFile = stateFile }
+                return c
+            }
         }
         let daemon: TallyDaemon
         do {
