@@ -50,5 +50,21 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(start == text.count, "exposition does not end with a newline")
         }
     }
+    if runs % 512 == 0 {
+        // Saved state round-trips: a registry restored from it renders the same series.
+        let copy = Registry(
+            families: FamilyTable(catalogue: catalogue, policy: .accept, defaultBuckets: [0.1, 1, 10], maxFamilies: 200),
+            services: ServiceTable(names: ["a", "b", "order_executor"], heartbeatTimeout: 30),
+            limits: Limits(maxSeriesPerFamily: 500, maxSeriesPerService: 5000))
+        let summary = try! StateSnapshot.restore(StateSnapshot.encode(registry), into: copy, now: 1000)
+        precondition(summary.skippedFamily + summary.skippedService + summary.skippedOther == 0, "state skipped series: \(summary)")
+        for service in 0..<3 {
+            func series(_ r: Registry) -> [Substring] {
+                String(decoding: ExpositionRenderer.render(r, service: service, now: 1000), as: UTF8.self)
+                    .split(separator: "\n").filter { !$0.hasPrefix("service_") && !$0.hasPrefix("# HELP service_") && !$0.hasPrefix("# TYPE service_") }
+            }
+            precondition(series(registry) == series(copy), "restored state renders differently")
+        }
+    }
     return 0
 }
