@@ -28,6 +28,7 @@ let package = Package(
             dependencies: [
                 "TallyCore",
                 "CSystemd",
+                "CTallyNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -32,6 +32,6 @@ int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, u
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
     int n = recvmmsg(fd, msgs, count, flags, NULL);
-    for (int i = 0; i < n; i++) lengths[i] = msgs[i].msg_len;
+    for (int i = 0; i < n; i++) lengths[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? (size_t)-1 : msgs[i].msg_len;
     return n;
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CTallyNet
 import Glibc
 #endif
 import Synchronization
@@ -75,17 +76,38 @@ final class UnixDatagramReceiver: Sendable {
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
     }
 
+    /// Datagrams read per system call, and the largest datagram taken whole.
+    static let batch = 16
+    static let datagramSize = 65_536
+
     /// Receives until `stop()`, then empties what is still queued; meant to run on a thread of
-    /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat).
+    /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat). Reads up to
+    /// `batch` datagrams per `recvmmsg`: blocking for the first, taking whatever else is queued.
     func run(_ ingestor: Ingestor, tick: () -> Void = {}) {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.batch * Self.datagramSize, alignment: 16)
+        defer { storage.deallocate() }
+        let buffers = (0..<Self.batch).map { UnsafeMutableRawPointer?(storage + $0 * Self.datagramSize) }
+        var lengths = [Int](repeating: 0, count: Self.batch)
         var draining = false
         while true {
             if !draining && stopping.load(ordering: .relaxed) { draining = true }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, draining ? Int32(MSG_DONTWAIT) : 0) }
+            let flags = draining ? Int32(MSG_DONTWAIT) : Int32(MSG_WAITFORONE)
+            let n = buffers.withUnsafeBufferPointer { b in
+                lengths.withUnsafeMutableBufferPointer { l in
+                    tally_recvmmsg(fd, b.baseAddress, Self.datagramSize, l.baseAddress, UInt32(Self.batch), flags)
+                }
+            }
             if n >= 0 {
                 let now = WallClock.now()
-                if n > 0 { buffer.withUnsafeBytes { ingestor.ingest(packet: UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) } }
+                for i in 0..<Int(n) {
+                    let packet = UnsafeRawBufferPointer(start: buffers[i], count: lengths[i] == -1 ? Self.datagramSize : lengths[i])
+                    if lengths[i] == -1 {
+                        ingestor.refuse(.lineTooLong, "a datagram longer than \(Self.datagramSize) bytes was cut; send smaller packets",
+                                        line: UnsafeRawBufferPointer(rebasing: packet[0..<200]), now: now)
+                    } else if lengths[i] > 0 {
+                        ingestor.ingest(packet: packet, now: now)
+                    }
+                }
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
                 if draining { break }
             } else if errno != EINTR {

@@ -23,6 +23,19 @@ def test_unix_socket_from_unbound_senders():
         assert oct(os.stat(d.unix_path("ingest")).st_mode & 0o777) == "0o660"
 
 
+def test_unix_batches_of_datagrams_and_an_oversized_one():
+    with Tallyd(unix={"ingest": None}) as d:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            s.sendto(b"order_executor.big:1|c|#pad:" + b"x" * 70_000, d.unix_path("ingest"))
+            for _ in range(500):  # queued faster than one read each: recvmmsg takes them in batches
+                s.sendto(GOOD.encode(), d.unix_path("ingest"))
+        wait_until(lambda: d.value("order_executor", "orders_filled_total", **FILLED) == 500, what="500 datagrams")
+        assert d.rejected("line_too_long") == 1
+        assert "longer than 65536 bytes was cut" in d.output()
+        assert d.admin_value("tally_packets_received_total", transport="unix") == 500
+
+
 def test_socket_bound_to_a_service_gives_identity_and_refuses_others():
     with Tallyd(unix={"oe": "order_executor"}) as d:
         d.send_unix("oe", "orders_filled_total:1|c|#order_type:limit,symbol:BTCUSDT")  # no service named: the socket's

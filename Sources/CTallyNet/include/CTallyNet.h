@@ -9,6 +9,7 @@
 /// Returns how many were sent, or -1 with errno set.
 int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, unsigned int count);
 
-/// Receives up to `count` datagrams into `buffers` (each `size` bytes), writing each length.
-/// Returns how many arrived, or -1 with errno set. `flags` as for recvmmsg (MSG_DONTWAIT...).
+/// Receives up to `count` datagrams into `buffers` (each `size` bytes), writing each length
+/// ((size_t)-1 for a datagram longer than `size`, which was cut). Returns how many arrived, or
+/// -1 with errno set. `flags` as for recvmmsg (MSG_DONTWAIT, MSG_WAITFORONE...).
 int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags);
