@@ -32,19 +32,34 @@ public enum ByteHash {
         }
         if i < n {
             var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                v |= UInt64(p[i]) << shift
-                shift &+= 8
-                i &+= 1
+            if n >= 8 {
+                // The last 8 bytes in one load; shifting out the ones already hashed.
+                v = p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) >> UInt64(truncatingIfNeeded: (8 &- (n &- i)) &* 8)
+            } else {
+                var shift: UInt64 = 0
+                while i < n {
+                    v |= UInt64(p[i]) << shift
+                    shift &+= 8
+                    i &+= 1
+                }
             }
             h = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
         }
         return mix(h)
     }
 
+    /// Byte equality; up to 16 bytes (label names, tag keys) with two overlapping word
+    /// compares instead of a call to memcmp.
     @inline(__always)
-    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-        memcmp(a, b, count) == 0
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count n: Int) -> Bool {
+        if n >= 8 && n <= 16 {
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        }
+        if n >= 4 && n < 8 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        }
+        return memcmp(a, b, n) == 0
     }
 }

@@ -13,6 +13,15 @@ public enum ByteScan {
             if t != 0 { return i &+ (t.trailingZeroBitCount >> 3) }
             i &+= 8
         }
+        guard i < to else { return to }
+        if i &+ 8 <= p.count {
+            // Fewer than 8 bytes left before `to`, but the buffer goes on: one more word, and
+            // a match past `to` is no match.
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+            let t = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            let j = t == 0 ? to : i &+ (t.trailingZeroBitCount >> 3)
+            return j < to ? j : to
+        }
         while i < to {
             if p[i] == byte { return i }
             i &+= 1

@@ -62,9 +62,11 @@ final class FamilyInfo {
     /// Documented label names as bytes; nil for undocumented families.
     let labels: [[UInt8]]?
     /// The documented label names back to back, and where each starts (count + 1 offsets):
-    /// matching a tag is a length check and a memcmp over one buffer.
-    let labelFlat: [UInt8]
-    let labelOffsets: [Int]
+    /// matching a tag is a length check and a compare over one buffer. Raw memory owned by
+    /// this object, so the per-tag loop retains nothing.
+    let labelFlat: UnsafeMutablePointer<UInt8>
+    let labelOffsets: UnsafeMutablePointer<Int>
+    let labelCount: Int
     let serviceLabel: Int?
     let buckets: [Double]
     let width: Int
@@ -83,14 +85,22 @@ final class FamilyInfo {
             flat.append(contentsOf: l)
             offsets.append(flat.count)
         }
-        labelFlat = flat
-        labelOffsets = offsets
+        labelFlat = .allocate(capacity: max(flat.count, 1))
+        labelFlat.initialize(from: flat, count: flat.count)
+        labelOffsets = .allocate(capacity: offsets.count)
+        labelOffsets.initialize(from: offsets, count: offsets.count)
+        labelCount = offsets.count - 1
         serviceLabel = d.labels?.firstIndex(of: "service_name")
         buckets = d.buckets
         width = d.slotWidth
         dropped = d.droppedLabels.map { Array($0.utf8) }
         special = d.isDocumented && d.name == "service_up" ? .serviceUp
             : d.isDocumented && d.name == "service_start_time" ? .serviceStartTime : .none
+    }
+
+    deinit {
+        labelFlat.deallocate()
+        labelOffsets.deallocate()
     }
 }
 
@@ -395,16 +405,13 @@ struct FoldState {
             var matched = false
             let keyLength = tag.key.count
             let keyStart = line.baseAddress! + tag.key.lowerBound
-            info.labelFlat.withUnsafeBytes { flat in
-                info.labelOffsets.withUnsafeBufferPointer { offsets in
-                    for i in 0..<(offsets.count - 1) where offsets[i + 1] - offsets[i] == keyLength {
-                        if ByteHash.equal(flat.baseAddress! + offsets[i], keyStart, count: keyLength) {
-                            if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
-                            labelValues[i] = tag.value
-                            matched = true
-                            break
-                        }
-                    }
+            let offsets = info.labelOffsets
+            for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == keyLength {
+                if ByteHash.equal(info.labelFlat + offsets[i], keyStart, count: keyLength) {
+                    if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
+                    labelValues[i] = tag.value
+                    matched = true
+                    break
                 }
             }
             if !matched && !isDropped(info, keyStart, keyLength) {
@@ -530,10 +537,36 @@ struct FoldState {
     }
 }
 
-/// An array reused line after line: `reset()` keeps the elements' storage and only rewinds the
-/// count, so the hot path never goes through `removeAll`/`replaceSubrange`.
+/// An array reused line after line: `reset()` only rewinds the count, and elements live in a
+/// raw buffer, so the hot path pays neither `removeAll` nor the uniqueness check every Array
+/// mutation makes. Copies share the buffer: it belongs to one `FoldState`.
 struct ScratchArray<Element> {
-    private var storage: [Element] = []
+    final class Storage {
+        var base: UnsafeMutablePointer<Element>
+        var capacity: Int
+        /// Slots below this hold an element (assigned over when reused, deinitialized at the end).
+        var initialized = 0
+
+        init() {
+            capacity = 16
+            base = .allocate(capacity: 16)
+        }
+
+        func grow() {
+            let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: base, count: initialized)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
+
+        deinit {
+            base.deinitialize(count: initialized)
+            base.deallocate()
+        }
+    }
+
+    private let storage = Storage()
     private(set) var count = 0
 
     @inline(__always)
@@ -541,20 +574,32 @@ struct ScratchArray<Element> {
 
     @inline(__always)
     mutating func append(_ element: Element) {
-        if count < storage.count { storage[count] = element } else { storage.append(element) }
+        if count < storage.initialized {
+            storage.base[count] = element
+        } else {
+            if count == storage.capacity { storage.grow() }
+            (storage.base + count).initialize(to: element)
+            storage.initialized = count + 1
+        }
         count += 1
     }
 
     @inline(__always)
     subscript(i: Int) -> Element {
-        get { storage[i] }
-        set { storage[i] = newValue }
+        get {
+            precondition(i >= 0 && i < count, "ScratchArray index out of range")
+            return storage.base[i]
+        }
+        nonmutating set {
+            precondition(i >= 0 && i < count, "ScratchArray index out of range")
+            storage.base[i] = newValue
+        }
     }
 
-    var last: Element? { count > 0 ? storage[count - 1] : nil }
+    var last: Element? { count > 0 ? storage.base[count - 1] : nil }
 
     @inline(__always)
     func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {
-        try storage.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<count])) }
+        try body(UnsafeBufferPointer(start: storage.base, count: count))
     }
 }

@@ -26,6 +26,10 @@ public final class ServiceTable: Sendable {
     }
     private let timeoutBits: Atomic<UInt64>
     let nameBytes: [[UInt8]]
+    /// Every name back to back and where each starts (count + 1 offsets): a lookup compares
+    /// lengths, then one memcmp, without touching an array per name.
+    private let flatNames: [UInt8]
+    private let flatOffsets: [Int]
     /// One lock for all services: it is taken once per packet per service, never per line.
     private let states: Mutex<[Liveness]>
 
@@ -33,6 +37,8 @@ public final class ServiceTable: Sendable {
         self.names = names
         timeoutBits = Atomic(heartbeatTimeout.bitPattern)
         nameBytes = names.map { Array($0.utf8) }
+        flatNames = nameBytes.flatMap { $0 }
+        flatOffsets = nameBytes.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         states = Mutex([Liveness](repeating: Liveness(), count: names.count))
     }
 
@@ -43,10 +49,15 @@ public final class ServiceTable: Sendable {
     /// The service whose name is exactly `bytes`.
     @inline(__always)
     func index(of bytes: UnsafeRawBufferPointer) -> Int? {
-        for (i, n) in nameBytes.enumerated() where n.count == bytes.count {
-            if n.withUnsafeBytes({ ByteHash.equal($0.baseAddress!, bytes.baseAddress!, count: bytes.count) }) { return i }
+        let n = bytes.count
+        return flatNames.withUnsafeBytes { flat in
+            flatOffsets.withUnsafeBufferPointer { offsets -> Int? in
+                for i in 0..<(offsets.count &- 1) where offsets[i &+ 1] &- offsets[i] == n {
+                    if n == 0 || ByteHash.equal(flat.baseAddress! + offsets[i], bytes.baseAddress!, count: n) { return i }
+                }
+                return nil
+            }
         }
-        return nil
     }
 
     /// Any event from the service: keeps it up, and marks a down→up transition.

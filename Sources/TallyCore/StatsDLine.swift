@@ -26,6 +26,12 @@ public struct StatsDLine: Sendable {
 
     public static let maxNameLength = 200
 
+    /// 1 for the bytes a StatsD name may hold (`[A-Za-z0-9_.-]`), 0 for all others.
+    static let nameChars: [UInt8] = (0..<256).map { b in
+        let c = UInt8(b)
+        return MetricName.isAlpha(c) || MetricName.isDigit(c) || c == 0x5F || c == 0x2E || c == 0x2D ? 1 : 0
+    }
+
     /// Parses one line (no newline). Leading and trailing blanks must already be trimmed.
     public static func parse(_ line: UnsafeRawBufferPointer) -> Result<StatsDLine, LineError> {
         let n = line.count
@@ -34,6 +40,12 @@ public struct StatsDLine: Sendable {
         var nameEnd = -1
         var nameTags = 0..<0
         var nameStyle = TagStyle.none
+        // Skip the plain name bytes with one table lookup each; anything else stops the scan.
+        i = nameChars.withUnsafeBufferPointer { table in
+            var j = 0
+            while j < n && table[Int(line[j])] != 0 { j &+= 1 }
+            return j
+        }
         while i < n && line[i] != UInt8(ascii: ":") {
             let b = line[i]
             if !(MetricName.isAlpha(b) || MetricName.isDigit(b) || b == 0x5F || b == 0x2E || b == 0x2D) {
