@@ -139,10 +139,11 @@ public final class Registry: @unchecked Sendable {
         return removed
     }
 
-    /// Expires series not updated within their family's TTL and forgets set members older
-    /// than the set window. Takes each shard lock in turn. Returns the series removed.
+    /// Forgets set members older than the set window and (with `expire`) removes series not
+    /// updated within their family's TTL. Takes each shard lock in turn. Returns the series
+    /// removed.
     @discardableResult
-    public func sweep(now: Double) -> Int {
+    public func sweep(now: Double, expire: Bool = true) -> Int {
         let limits = self.limits
         let current = stamp(now)
         let descriptors = families.snapshot()
@@ -153,7 +154,7 @@ public final class Registry: @unchecked Sendable {
             let t = UInt32(min(ttl * 10, Double(UInt32.max)))
             return current > t ? current - t : 0
         }
-        let expires = oldest.contains { $0 > 0 }
+        let expires = expire && oldest.contains { $0 > 0 }
         let window = UInt32(min(limits.setWindow * 10, Double(UInt32.max)))
         let oldestMember = current > window ? current - window : 0
         var removed = 0

@@ -12,9 +12,16 @@ public struct SeriesStore: Sendable {
     var stamps: [UInt32] = []
     /// Counter/gauge: the value. Histogram: per-bucket counts, sum, count. Summary: sum, count.
     var values: [Double] = []
-    /// Set series (`|s`): member hash → stamp of its last sighting, by value offset. The
-    /// series' value is the number of members seen within the set window.
-    var sets: [UInt32: [UInt64: UInt32]] = [:]
+    /// Set series (`|s`) by value offset. The series' value is the number of members seen
+    /// within the set window.
+    var sets: [UInt32: SetMembers] = [:]
+
+    /// Member hash → stamp of its last sighting, and a lower bound of those stamps, so the
+    /// once-a-second prune skips a set with nothing old enough in O(1).
+    struct SetMembers: Sendable {
+        var lastSeen: [UInt64: UInt32] = [:]
+        var oldest = UInt32.max
+    }
 
     public init() {}
 
@@ -47,18 +54,20 @@ public struct SeriesStore: Sendable {
     /// Adds a member to the set series at `offset`; false when the set is full.
     mutating func addMember(_ member: UInt64, at offset: Int, stamp: UInt32, max: Int) -> Bool {
         let k = UInt32(offset)
-        if let members = sets[k], members.count >= max, members[member] == nil { return false }
-        sets[k, default: [:]][member] = stamp
-        values[offset] = Double(sets[k]!.count)
+        if let set = sets[k], set.lastSeen.count >= max, set.lastSeen[member] == nil { return false }
+        sets[k, default: SetMembers()].lastSeen[member] = stamp
+        sets[k]!.oldest = Swift.min(sets[k]!.oldest, stamp)
+        values[offset] = Double(sets[k]!.lastSeen.count)
         return true
     }
 
     /// Forgets set members not seen since `oldest` and refreshes the sets' values.
     mutating func pruneSets(oldest: UInt32) {
         guard !sets.isEmpty else { return }
-        for k in Array(sets.keys) {
-            sets[k]! = sets[k]!.filter { $0.value >= oldest }
-            values[Int(k)] = Double(sets[k]!.count)
+        for k in Array(sets.keys) where sets[k]!.oldest < oldest {
+            let kept = sets[k]!.lastSeen.filter { $0.value >= oldest }
+            sets[k] = SetMembers(lastSeen: kept, oldest: kept.values.min() ?? UInt32.max)
+            values[Int(k)] = Double(kept.count)
         }
     }
 
