@@ -11,9 +11,11 @@ struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send counter lines as fast as asked and report what tallyd received and what it cost.",
         discussion: """
-        The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's admin
-        endpoint (--admin) is read: lines received, accepted and refused, kernel drops, and
-        process_cpu_seconds_total, from which CPU-seconds per million lines follow.
+        The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's \
+        admin endpoint (--admin) is read: lines received, accepted and refused, kernel \
+        drops, and process_cpu_seconds_total, from which CPU-seconds per million lines \
+        follow.
+
         The last line is machine-readable: RESULT key=value ...
         """)
 

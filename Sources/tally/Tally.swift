@@ -15,8 +15,9 @@ struct Tally: ParsableCommand {
           tcp:host:port    TCP, newline-terminated lines
 
         EXAMPLES
-          tally send 'orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:BTC,side:buy'
-          printf 'db_connections_total:7|g|#service:risk_manager\\n' | tally send
+          tally send 'api_gateway.jobs:1|c|#queue:default'
+          tally send 'db_connections_total:7|g|#service:risk_manager'
+          printf 'order_executor.fills:2|c\\n' | tally send
           tally load --rate max --duration 10s --senders 2
         """,
         subcommands: [Send.self, Load.self])
