@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -367,10 +368,9 @@ public final class TallyDaemon: Service, Sendable {
         }
     }
 
-    /// Once a second: expires series past their TTL and forgets set members past the set
-    /// window (each shard lock is taken in turn, briefly).
-    /// Also saves the state every `state_interval`, so a crash or a watchdog kill loses at
-    /// most that much.
+    /// Once a second: forgets set members past the set window, expires series past their
+    /// ttl (each shard lock is taken in turn, briefly), and every `state_interval` saves the
+    /// state, so a crash or a watchdog kill loses at most that much.
     private func maintain() async {
         var lastSave = WallClock.now()
         var lastExpiry = lastSave
@@ -388,7 +388,14 @@ public final class TallyDaemon: Service, Sendable {
             let expired = registry.sweep(now: now, expire: expire)
             if expired > 0 { logger.debug("expired \(expired) series (ttl)") }
             if config.stateFile != nil, now - lastSave >= config.stateInterval {
-                saveState(reason: "periodic")
+                // Encoding a million series and fsync take a while: not on the cooperative pool,
+                // where the watchdog's supervision runs.
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global(qos: .utility).async {
+                        self.saveState(reason: "periodic")
+                        done.resume()
+                    }
+                }
                 lastSave = now
             }
         }
