@@ -5,7 +5,7 @@ import TallyCore
 enum AdminExposition {
     static let version = "0.1.0"
 
-    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = []) -> [UInt8] {
+    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil) -> [UInt8] {
         var w = TextWriter(capacity: 8192)
         let perTransport = registry.ingestStats()
         var total = IngestStats()
@@ -118,6 +118,7 @@ enum AdminExposition {
                 w.append(byte: 0x0A)
             }
         }
+        state?.render(&w)
         w.header(name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge)
         w.append("process_start_time_seconds ")
         w.value(startTime)

@@ -65,6 +65,7 @@ public final class TallyDaemon: Service, Sendable {
     private let unixPool = Mutex<NIOThreadPool?>(nil)
     private let inFlight = InFlightRequests()
     private let running = Mutex(TallyConfig?.none)
+    private let stateStats = Mutex(StateFileStats())
 
     public init(config: TallyConfig, catalogue: Catalogue, logger: Logger, options: Options = Options()) {
         self.config = config
@@ -257,7 +258,8 @@ public final class TallyDaemon: Service, Sendable {
                 switch path {
                 case "/metrics":
                     return .init(status: .ok, contentType: ExpositionRenderer.contentType,
-                                 body: AdminExposition.render(registry: registry, startTime: startTime, udpPorts: self.boundAddresses.udp))
+                                 body: AdminExposition.render(registry: registry, startTime: startTime, udpPorts: self.boundAddresses.udp,
+                                                               state: self.config.stateFile == nil ? nil : self.stateStats.withLock { $0 }))
                 case "/healthz":
                     return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
                 case "/debug/wedge-ingest-loop" where debugHooks:
@@ -412,9 +414,11 @@ public final class TallyDaemon: Service, Sendable {
             logger.notice("no saved state at \(path) yet; starting empty")
             return
         }
+        Systemd.notify("STATUS=restoring saved state from \(path)")
         do {
             let bytes = try FileText.readBytes(path)
             let summary = try StateSnapshot.restore(bytes, into: registry, now: WallClock.now())
+            stateStats.withLock { $0.restored = summary.restored }
             var message = "restored \(summary.restored) series from \(path)"
             let skipped = summary.skippedFamily + summary.skippedService + summary.skippedOther
             if skipped > 0 {
@@ -435,8 +439,16 @@ public final class TallyDaemon: Service, Sendable {
         let bytes = StateSnapshot.encode(registry)
         do {
             try FileText.writeAtomically(bytes, to: path)
-            logger.debug("saved state (\(reason)): \(bytes.count) bytes to \(path) in \(Int((WallClock.now() - started) * 1000)) ms")
+            let finished = WallClock.now()
+            stateStats.withLock {
+                $0.saves += 1
+                $0.lastSaveTime = finished
+                $0.lastSaveBytes = bytes.count
+                $0.lastSaveSeconds = finished - started
+            }
+            logger.debug("saved state (\(reason)): \(bytes.count) bytes to \(path) in \(Int((finished - started) * 1000)) ms")
         } catch {
+            stateStats.withLock { $0.failures += 1 }
             logger.error("cannot save the state (\(reason)): \(error)")
         }
     }

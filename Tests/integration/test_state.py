@@ -30,6 +30,7 @@ def test_series_survive_a_restart_and_keep_counting(tmp_path):
         strip = lambda t: [l for l in t.splitlines() if not l.startswith(("service_up", "service_start_time", "# HELP service_", "# TYPE service_"))]
         assert strip(after) == strip(before)
         assert "restored 4 series from" in second.output()
+        assert second.admin_value("tally_state_restored_series") == 4
         second.send("orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:AAPL,side:buy")
         wait_until(lambda: placed(second) == 4, what="a restored counter to keep counting")
 
@@ -44,6 +45,10 @@ def test_a_killed_daemon_keeps_what_the_last_periodic_save_had(tmp_path):
         wait_until(lambda: os.path.exists(state) and os.path.getsize(state) > 200, timeout=5, what="a periodic save")
         mtime = os.path.getmtime(state)
         wait_until(lambda: os.path.getmtime(state) > mtime, timeout=5, what="a second periodic save")
+        assert d.admin_value("tally_state_saves_total", result="ok") >= 2
+        assert d.admin_value("tally_state_saves_total", result="error") == 0
+        assert d.admin_value("tally_state_last_save_bytes") > 200
+        assert d.admin_value("tally_state_last_save_timestamp_seconds") > 1.7e9
     finally:
         d.proc.send_signal(signal.SIGKILL)
         d.proc.wait(timeout=5)
@@ -51,6 +56,15 @@ def test_a_killed_daemon_keeps_what_the_last_periodic_save_had(tmp_path):
     with Tallyd(args=["--state-file", state]) as again:
         assert placed(again) == 3
     d.dir.cleanup()
+
+
+def test_a_failing_save_is_counted_and_logged(tmp_path):
+    # A directory that does not exist: the save fails even for root.
+    state = tmp_path / "missing" / "state"
+    with Tallyd(args=["--state-file", str(state)], extra_yaml="state_interval: 1s\n") as d:
+        wait_until(lambda: d.admin_value("tally_state_saves_total", result="error") >= 1, timeout=5, what="a failed save")
+        assert d.admin_value("tally_state_saves_total", result="ok") == 0
+        assert "cannot save the state (periodic)" in d.output() and "missing/state.tmp: cannot create" in d.output()
 
 
 def test_a_damaged_state_file_is_moved_aside_and_tallyd_starts_empty(tmp_path):
