@@ -277,6 +277,11 @@ public final class Registry: @unchecked Sendable {
         return counts
     }
 
+    /// Number of set (`|s`) series, all services.
+    public func setSeriesCount() -> Int {
+        (0..<shardCountValue).reduce(0) { acc, i in acc + withShard(i) { $0.reduce(0) { $0 + $1.sets.count } } }
+    }
+
     public func allocatedBytes() -> Int {
         (0..<shardCountValue).reduce(0) { acc, i in acc + withShard(i) { $0.reduce(0) { $0 + $1.allocatedBytes } } }
     }

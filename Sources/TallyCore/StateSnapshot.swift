@@ -51,13 +51,16 @@ public enum StateSnapshot {
             for l in f.droppedLabels { w.string(l) }
             w.u8(FamilyUnitCode.code(f.unit))
         }
+        // Set series are left out: their members are not saved, and a restored count could
+        // never fall back as the window moves on.
         var count = 0
-        for shard in stores { for store in shard { count += store.count } }
+        for shard in stores { for store in shard { count += store.count - store.sets.count } }
         w.u64(count)
         for shard in stores {
             for (service, store) in shard.enumerated() {
                 for i in 0..<store.count {
                     let start = Int(store.offsets[i])
+                    if store.sets[UInt32(start)] != nil { continue }
                     let end = i + 1 < store.offsets.count ? Int(store.offsets[i + 1]) : store.values.count
                     w.u32(service)
                     store.table.withKey(at: i) { key in

@@ -33,6 +33,16 @@ import Testing
         #expect(b.value("risk_manager", "jobs_total{queue=\"a\"}") == 3)
     }
 
+    @Test func setsAreNotSaved() throws {
+        let a = Harness()
+        a.send("risk_manager.visitors:a:b|s\nrisk_manager.jobs:1|c")
+        let b = Harness()
+        let summary = try StateSnapshot.restore(StateSnapshot.encode(a.registry), into: b.registry, now: 2000)
+        #expect(summary.restored == 1)
+        #expect(b.value("risk_manager", "jobs_total") == 1)
+        #expect(b.value("risk_manager", "visitors") == nil)
+    }
+
     @Test func seriesThatNoLongerFitAreSkippedAndCounted() throws {
         let a = Harness()
         a.send(Self.traffic)
