@@ -4,8 +4,8 @@
 ///
 /// Families are stored by name and layout, services by name, so a state written by one
 /// config restores into another as far as it fits: series of a family whose layout changed,
-/// or of a service that is gone, are skipped and counted. Set members (kept only as hashes)
-/// and service liveness are not saved. Little-endian, versioned, ends with a trailer so a
+/// or of a service that is gone, are skipped and counted. Set series (members live only in
+/// memory) and service liveness are not saved. Little-endian, versioned, ends with a trailer so a
 /// truncated file is recognised.
 public enum StateSnapshot {
     static let magic = Array("TALLYST1".utf8)
