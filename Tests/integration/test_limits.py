@@ -24,7 +24,8 @@ def test_sets_from_both_client_libraries_count_distinct_members():
 
 
 def test_set_window_and_max_values_from_config():
-    with Tallyd(extra_yaml="limits:\n  set_window: 1s\n  set_max_values: 2\n") as d:
+    # A 3 s window: long enough that a slow machine still sends the third member inside it.
+    with Tallyd(extra_yaml="limits:\n  set_window: 3s\n  set_max_values: 2\n") as d:
         d.send("api_gateway.visitors:a:b|s")
         wait_until(lambda: d.value("api_gateway", "visitors") == 2, what="2 members")
         d.send("api_gateway.visitors:c|s")
@@ -32,7 +33,7 @@ def test_set_window_and_max_values_from_config():
         assert d.value("api_gateway", "visitors") == 2
         assert "set_max_values" in d.output()
         # After the window the members are forgotten and there is room again.
-        wait_until(lambda: d.value("api_gateway", "visitors") == 0, timeout=5, what="the window to empty the set")
+        wait_until(lambda: d.value("api_gateway", "visitors") == 0, timeout=10, what="the window to empty the set")
         d.send("api_gateway.visitors:c|s")
         wait_until(lambda: d.value("api_gateway", "visitors") == 1, what="a new member after the window")
 
