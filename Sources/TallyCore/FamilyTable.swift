@@ -136,23 +136,25 @@ public final class FamilyTable: Sendable {
                     undocumented += 1
                 }
             }
+            let old = s
             s = State(descriptors: descriptors, dropLabels: dropLabels, defaultBuckets: defaultBuckets)
             s.catalogueIDs = catalogueIDs
             s.undocumentedCount = undocumented
-            Self.rebuildNames(&s)
+            Self.rebuildNames(&s, keepingUndocumentedAliasesOf: old)
             generationValue.add(1, ordering: .releasing)
             return purge.sorted()
         }
     }
 
-    /// Aliases and exposed names of every live family (documented ones first).
-    private static func rebuildNames(_ s: inout State) {
+    /// Aliases and exposed names of every live family: the catalogue's names (and a counter's
+    /// name without `_total`) first, so they win; then every spelling that led to a live
+    /// undocumented family before the swap, so such names resolve exactly as before.
+    private static func rebuildNames(_ s: inout State, keepingUndocumentedAliasesOf old: State? = nil) {
         s.aliases = ByteKeyTable(capacity: 256)
         s.aliasTargets = []
         s.exposedNames = []
         let documented = Set(s.catalogueIDs)
-        let order = s.catalogueIDs + s.descriptors.indices.filter { !documented.contains($0) }
-        for id in order where !s.descriptors[id].retired {
+        for id in s.catalogueIDs {
             let family = s.descriptors[id]
             s.exposedNames.formUnion(family.exposedNames)
             addAlias(&s, family.name, id)
@@ -160,6 +162,25 @@ public final class FamilyTable: Sendable {
                 addAlias(&s, String(family.name.dropLast(6)), id)
             }
         }
+        for id in s.descriptors.indices where !documented.contains(id) && !s.descriptors[id].retired {
+            s.exposedNames.formUnion(s.descriptors[id].exposedNames)
+            addAlias(&s, s.descriptors[id].name, id)
+        }
+        guard let old else { return }
+        for i in 0..<old.aliases.count {
+            let id = Int(old.aliasTargets[i])
+            guard id < s.descriptors.count, !documented.contains(id), !s.descriptors[id].retired else { continue }
+            old.aliases.withKey(at: i) { addAlias(&s, $0, id, hash: old.aliases.hash(at: i)) }
+        }
+    }
+
+    /// Appends a new undocumented family; its id.
+    private static func appendUndocumented(_ s: inout State, _ family: FamilyDescriptor) -> Int {
+        let id = s.descriptors.count
+        s.descriptors.append(family)
+        s.undocumentedCount += 1
+        s.exposedNames.formUnion(family.exposedNames)
+        return id
     }
 
     /// Finds the family a line named `raw` (service prefix already removed) belongs to,
@@ -212,10 +233,7 @@ public final class FamilyTable: Sendable {
             for name in family.exposedNames where s.exposedNames.contains(name) {
                 return .rejected(.nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")
             }
-            let id = s.descriptors.count
-            s.descriptors.append(family)
-            s.undocumentedCount += 1
-            s.exposedNames.formUnion(family.exposedNames)
+            let id = Self.appendUndocumented(&s, family)
             Self.addAlias(&s, raw, id, hash: hash)
             Self.addAlias(&s, sanitized, id)
             Self.addAlias(&s, canonical, id)
@@ -234,23 +252,16 @@ public final class FamilyTable: Sendable {
             return state.withLock { s -> Int? in
                 if let i = s.aliases.find(key, hash: hash) {
                     let id = Int(s.aliasTargets[i])
-                    let live = s.descriptors[id]
-                    return live.name == d.name && live.type == d.type && live.labels == d.labels && live.buckets == d.buckets
-                        && live.droppedLabels == d.droppedLabels ? id : nil
+                    return s.descriptors[id].hasSameLayout(as: d) ? id : nil
                 }
+                // A saved family is checked like a catalogue entry (name, buckets, labels).
                 guard !d.isDocumented, policy == .accept, s.undocumentedCount < maxFamilies,
-                      MetricName.isValidMetricName(d.name), !d.exposedNames.contains(where: s.exposedNames.contains),
-                      d.buckets.allSatisfy(\.isFinite), zip(d.buckets, d.buckets.dropFirst()).allSatisfy({ $0 < $1 }),
-                      d.type != .histogram || !d.buckets.isEmpty
+                      (try? Catalogue(families: [d])) != nil, !d.exposedNames.contains(where: s.exposedNames.contains)
                 else { return nil }
-                let family = d
-                let id = s.descriptors.count
-                s.descriptors.append(family)
-                s.undocumentedCount += 1
-                s.exposedNames.formUnion(family.exposedNames)
+                let id = Self.appendUndocumented(&s, d)
                 Self.addAlias(&s, key, id, hash: hash)
-                if family.type == .counter && family.name.hasSuffix("_total") {
-                    Self.addAlias(&s, String(family.name.dropLast(6)), id)
+                if d.type == .counter && d.name.hasSuffix("_total") {
+                    Self.addAlias(&s, String(d.name.dropLast(6)), id)
                 }
                 return id
             }
