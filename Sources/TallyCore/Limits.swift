@@ -42,8 +42,8 @@ public struct Limits: Sendable, Equatable {
         return familyTTL[name] ?? ttl
     }
 
-    /// True when some family may expire: only then does the daemon sweep.
-    public var expires: Bool { ttl > 0 || familyTTL.values.contains { $0 > 0 } }
+    /// The shortest ttl in force (global or per family); nil when nothing expires.
+    public var shortestTTL: Double? { ([ttl] + familyTTL.values).filter { $0 > 0 }.min() }
 
     /// `service_up`, `service_start_time` and `service_info` describe the service, not a series
     /// of events: they stay until the daemon stops.

@@ -382,10 +382,10 @@ public final class TallyDaemon: Service, Sendable {
             // Expiry scans every series: every tenth of the shortest ttl (1 s to 30 s), so a
             // series outlives its ttl by at most 10% and a million series are not scanned
             // every second.
-            let limits = registry.limits
-            let ttls = ([limits.ttl] + Array(limits.familyTTL.values)).filter { $0 > 0 }
-            let every = min(max((ttls.min() ?? 0) / 10, 1), 30)
-            let expire = !ttls.isEmpty && now - lastExpiry >= every - 0.01
+            var expire = false
+            if let shortest = registry.limits.shortestTTL {
+                expire = now - lastExpiry >= min(max(shortest / 10, 1), 30) - 0.01
+            }
             if expire { lastExpiry = now }
             let expired = registry.sweep(now: now, expire: expire)
             if expired > 0 { logger.debug("expired \(expired) series (ttl)") }

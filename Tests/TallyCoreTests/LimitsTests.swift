@@ -308,3 +308,11 @@ extension CatalogueSwapTests {
         #expect(after.registry.families.undocumentedCount == before.registry.families.undocumentedCount)
     }
 }
+
+extension ExpiryTests {
+    @Test func theShortestTTLDecidesHowOftenExpiryScans() {
+        #expect(Limits().shortestTTL == nil)
+        #expect(Limits(ttl: 0, familyTTL: ["a": 0]).shortestTTL == nil)
+        #expect(Limits(ttl: 900, familyTTL: ["a": 60, "b": 0]).shortestTTL == 60)
+    }
+}
