@@ -444,7 +444,8 @@ struct FoldState {
                 return LineError(.invalidLabelName, "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
             }
             if tag.value.isEmpty { continue }  // an empty label value is the same as no label
-            if !info.dropped.isEmpty && info.dropped.contains(where: { $0.elementsEqual(name.utf8) }) { continue }
+            var label = name  // drop_labels names the sanitized label name
+            if label.withUTF8({ isDropped(info, $0.baseAddress!, $0.count) }) { continue }
             if let i = pairs.firstIndex(where: { $0.name == name }) {
                 stats.duplicateTags += 1
                 pairs[i] = (tag.key, tag.value, name)  // duplicate tag: the last one wins
