@@ -18,23 +18,18 @@ struct StateFileStats: Sendable {
         w.append("\ntally_state_saves_total{result=\"error\"} ")
         w.integer(Int64(failures))
         w.append(byte: 0x0A)
-        if let t = lastSaveTime {
-            w.header(name: "tally_state_last_save_timestamp_seconds", help: "When state_file was last written.", type: .gauge)
-            w.append("tally_state_last_save_timestamp_seconds ")
-            w.value(t)
-            w.append(byte: 0x0A)
-            w.header(name: "tally_state_last_save_bytes", help: "Size of the last state_file written.", type: .gauge)
-            w.append("tally_state_last_save_bytes ")
-            w.integer(Int64(lastSaveBytes))
-            w.append(byte: 0x0A)
-            w.header(name: "tally_state_last_save_duration_seconds", help: "How long the last save took (encoding, write, fsync).", type: .gauge)
-            w.append("tally_state_last_save_duration_seconds ")
-            w.value(lastSaveSeconds)
+        func gauge(_ name: String, _ help: String, _ value: Double) {
+            w.header(name: name, help: help, type: .gauge)
+            w.append(name)
+            w.append(byte: 0x20)
+            w.value(value)
             w.append(byte: 0x0A)
         }
-        w.header(name: "tally_state_restored_series", help: "Series restored from state_file at start.", type: .gauge)
-        w.append("tally_state_restored_series ")
-        w.integer(Int64(restored ?? 0))
-        w.append(byte: 0x0A)
+        if let t = lastSaveTime {
+            gauge("tally_state_last_save_timestamp_seconds", "When state_file was last written.", t)
+            gauge("tally_state_last_save_bytes", "Size of the last state_file written.", Double(lastSaveBytes))
+            gauge("tally_state_last_save_duration_seconds", "How long the last save took (encoding, write, fsync).", lastSaveSeconds)
+        }
+        gauge("tally_state_restored_series", "Series restored from state_file at start.", Double(restored ?? 0))
     }
 }
