@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/un.h>
 #include "CTallyNet.h"
 
 #define TALLY_MAX_BATCH 1024
@@ -34,4 +36,14 @@ int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, u
     int n = recvmmsg(fd, msgs, count, flags, NULL);
     for (int i = 0; i < n; i++) lengths[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? (size_t)-1 : msgs[i].msg_len;
     return n;
+}
+
+int tally_unix_attach(int fd, const char *path, int bind_it) {
+    struct sockaddr_un addr;
+    size_t n = strlen(path);
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (n >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(addr.sun_path, path, n + 1);
+    return bind_it ? bind(fd, (struct sockaddr *)&addr, sizeof addr) : connect(fd, (struct sockaddr *)&addr, sizeof addr);
 }

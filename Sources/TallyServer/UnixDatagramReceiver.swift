@@ -31,24 +31,11 @@ final class UnixDatagramReceiver: Sendable {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw StartupError(description: "cannot create Unix socket \(path): \(String(cString: strerror(errno)))") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            Glibc.close(fd)
-            throw StartupError(description: "Unix socket path \(path) is too long")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else {
+        guard tally_unix_attach(fd, path, 1) == 0 else {
+            let tooLong = errno == ENAMETOOLONG
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
-            throw StartupError(description: "cannot listen: Unix ingest socket \(path): \(reason)")
+            throw StartupError(description: tooLong ? "Unix socket path \(path) is too long" : "cannot listen: Unix ingest socket \(path): \(reason)")
         }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

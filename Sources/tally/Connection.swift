@@ -14,22 +14,8 @@ final class Connection {
         case .unix(let path):
             fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw Connection.error("socket") }
-            var addr = sockaddr_un()
-            addr.sun_family = sa_family_t(AF_UNIX)
-            let bytes = Array(path.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-                Glibc.close(fd)
-                throw AddressError(message: "unix socket path is too long: \(path)")
-            }
-            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-                raw.copyBytes(from: bytes)
-                raw[bytes.count] = 0
-            }
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            guard rc == 0 else {
-                let e = Connection.error("connect to unix:\(path)")
+            guard tally_unix_attach(fd, path, 0) == 0 else {
+                let e = errno == ENAMETOOLONG ? AddressError(message: "unix socket path is too long: \(path)") : Connection.error("connect to unix:\(path)")
                 Glibc.close(fd)
                 throw e
             }

@@ -145,3 +145,16 @@ def test_kernel_drops_are_counted_when_the_receive_queue_overflows():
         d.proc.wait(timeout=5)
         d.log.close()
         d.dir.cleanup()
+
+
+def test_unix_socket_paths_that_do_not_fit_are_named(tmp_path):
+    long_path = str(tmp_path / ("s" * 120)) + ".sock"  # sockaddr_un holds 107 bytes
+    cfg = tmp_path / "tallyd.yaml"
+    cfg.write_text(f"ingest:\n  unix: [{{path: {long_path}}}]\nadmin: null\n"
+                   "services:\n  risk_manager: {port: 0}\n")
+    r = subprocess.run([TALLYD, "--config", str(cfg)], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "ingest.unix[0].path: must be an absolute path shorter than 108 bytes" in r.stderr
+    env = {**os.environ, "TALLY_ADDR": f"unix:{long_path}"}
+    tally = os.path.join(os.path.dirname(TALLYD), "tally")
+    p = subprocess.run([tally, "send", "risk_manager.x:1|c"], capture_output=True, text=True, timeout=20, env=env)
+    assert p.returncode != 0 and f"unix socket path is too long: {long_path}" in p.stderr

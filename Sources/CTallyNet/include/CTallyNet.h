@@ -13,3 +13,7 @@ int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, un
 /// ((size_t)-1 for a datagram longer than `size`, which was cut). Returns how many arrived, or
 /// -1 with errno set. `flags` as for recvmmsg (MSG_DONTWAIT, MSG_WAITFORONE...).
 int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags);
+
+/// Binds (`bind_it` != 0) or connects `fd` to the Unix socket at `path`. Returns 0, or -1 with
+/// errno set (ENAMETOOLONG when the path does not fit a sockaddr_un).
+int tally_unix_attach(int fd, const char *path, int bind_it);
