@@ -131,9 +131,7 @@ public final class Registry: @unchecked Sendable {
         }, after: { _, stores in
             guard !purge.isEmpty else { return }
             for service in stores.indices {
-                let gone = stores[service].remove { family, _ in purge.contains(family) }
-                removed += gone.count
-                forget(service: service, families: gone)
+                removed += removeSeries(&stores[service], service: service) { family, _ in purge.contains(family) }
             }
         })
         return removed
@@ -163,12 +161,10 @@ public final class Registry: @unchecked Sendable {
                 for service in stores.indices {
                     stores[service].pruneSets(oldest: oldestMember)
                     guard expires, stores[service].count > 0 else { continue }
-                    let gone = stores[service].remove { family, stamp in
+                    removed += removeSeries(&stores[service], service: service) { family, stamp in
                         let limit = family < oldest.count ? oldest[family] : 0
                         return limit > 0 && stamp < limit
                     }
-                    removed += gone.count
-                    forget(service: service, families: gone)
                 }
             }
         }
@@ -179,15 +175,18 @@ public final class Registry: @unchecked Sendable {
     /// Series removed by expiry since start.
     public var expiredSeries: Int { expiredTotal.load(ordering: .relaxed) }
 
-    /// Gives removed series' places back to the limits.
-    private func forget(service: Int, families gone: [Int]) {
-        guard !gone.isEmpty else { return }
+    /// Removes the series of one service's store for which `predicate(family, stamp)` holds,
+    /// and gives their places back to the limits; how many went.
+    private func removeSeries(_ store: inout SeriesStore, service: Int, where predicate: (Int, UInt32) -> Bool) -> Int {
+        let gone = store.remove(where: predicate)
+        guard !gone.isEmpty else { return 0 }
         cardinality.withLock { c in
             for family in gone where family < c.perFamily[service].count {
                 c.perFamily[service][family] -= 1
             }
             c.perService[service] -= gone.count
         }
+        return gone.count
     }
 
     /// Creates one series from a saved state with its values (nil-free `values` of the
