@@ -18,8 +18,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // Protocol parsing, catalogue, registry, exposition. No I/O.
+        // Protocol parsing, catalogue, registry, exposition, and the pure parsers both
+        // executables share (host:port, durations). No I/O.
         .target(name: "TallyCore"),
+        // The few system calls both executables share: the wall and monotonic clocks, stderr.
+        .target(name: "TallySystem"),
         // libsystemd (sd_notify, watchdog, socket activation) from Debian's libsystemd-dev.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Config loading, listeners, HTTP endpoints, lifecycle, logging.
@@ -27,6 +30,7 @@ let package = Package(
             name: "TallyServer",
             dependencies: [
                 "TallyCore",
+                "TallySystem",
                 "CSystemd",
                 "CTallyNet",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -42,6 +46,7 @@ let package = Package(
             name: "tallyd",
             dependencies: [
                 "TallyServer",
+                "TallySystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,10 +57,21 @@ let package = Package(
             name: "tally",
             dependencies: [
                 "CTallyNet",
+                "TallyCore",
+                "TallySystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore"]),
-        .testTarget(name: "TallyServerTests", dependencies: ["TallyServer", "TallyCore"]),
+        .testTarget(
+            name: "TallyServerTests",
+            dependencies: [
+                "TallyServer", "TallyCore", "TallySystem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "TallyCLITests", dependencies: ["tally", "TallyCore"]),
     ]
 )

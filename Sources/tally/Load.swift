@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Synchronization
+import TallyCore
+import TallySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,21 +36,15 @@ struct Load: ParsableCommand {
         guard [udp, unix, tcp].compactMap({ $0 }).count <= 1 else { throw ValidationError("give at most one of --udp, --unix, --tcp") }
         guard linesPerPacket >= 1, series >= 1, senders >= 1 else { throw ValidationError("--lines-per-packet, --series and --senders must be at least 1") }
         guard rate == "max" || (Double(rate) ?? 0) > 0 else { throw ValidationError("--rate is a number of lines per second or 'max'") }
-        guard Load.seconds(duration) != nil else { throw ValidationError("--duration looks like 500ms, 10s or 1m") }
+        guard Load.seconds(duration) != nil else { throw ValidationError("--duration looks like 500ms, 10s, 1m or 1h") }
     }
 
+    /// A positive duration (`DurationText`: 500ms, 10s, 1m, 1h).
     static func seconds(_ text: String) -> Double? {
-        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0)] where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v > 0 { return v * factor }
-        }
-        return Double(text).flatMap { $0 > 0 ? $0 : nil }
+        DurationText.seconds(text).flatMap { $0 > 0 ? $0 : nil }
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func now() -> Double { MonotonicClock.now() }
 
     func run() throws {
         let address: TallyAddress

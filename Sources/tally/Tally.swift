@@ -1,4 +1,5 @@
 import ArgumentParser
+import TallySystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,8 +66,7 @@ struct Send: ParsableCommand {
             for l in lines { for part in l.split(separator: "\n") { try add(part) } }
         }
         try flush()
-        var err = StandardError()
-        if sent == 0 { print("tally: nothing to send", to: &err) }
+        if sent == 0 { StandardError.print("tally: nothing to send") }
     }
 }
 
@@ -76,12 +76,5 @@ extension Substring {
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
         return String(s)
-    }
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        var s = string
-        s.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TallyCore
 
 /// Where a sender sends: `host:port` (UDP), `unix:/path` (Unix datagram), `tcp:host:port`.
 /// Every sender we ship reads it from `TALLY_ADDR`, defaulting to UDP 127.0.0.1:8125.
@@ -41,15 +42,16 @@ enum TallyAddress: Equatable, CustomStringConvertible {
         return .udp(host: host, port: port)
     }
 
-    /// `host:port` or `[v6]:port`.
+    /// `host:port` or `[v6]:port` with a real port (a sender cannot send to port 0): the same
+    /// parser as the config's listeners.
     static func hostPort(_ text: String) throws(AddressError) -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":") else { throw AddressError(message: "expected host:port, unix:/path or tcp:host:port") }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            throw AddressError(message: "expected host:port with a port 1-65535")
+        guard text.contains(":") else { throw AddressError(message: "expected host:port, unix:/path or tcp:host:port") }
+        do {
+            let address = try HostPort.parse(text, allowAnyPort: false)
+            return (address.host, address.port)
+        } catch {
+            throw AddressError(message: error.message)
         }
-        return (host, port)
     }
 
     var description: String {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
 import TallyCore
 import TallyServer
+import TallySystem
 
 #if canImport(Glibc)
 import Glibc
@@ -76,27 +76,27 @@ struct Tallyd: AsyncParsableCommand {
             return
         }
         if let path = checkConfig {
+            // Everything start-up would check before binding, and nothing that makes a thread.
             do {
-                let config = try Self.load(path)
-                _ = try TallyDaemon.make(config: config, logger: Logger(label: "tallyd"))
-                print("\(path): ok (\(config.services.count) services, \(config.udp.count) UDP listeners)")
+                let loaded = try LoadedConfig(try Self.load(path))
+                print("\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
                 return
             } catch {
                 Self.fail("\(error)")
             }
         }
-        var config: TallyConfig
+        let stateFile = self.stateFile
+        let loaded: LoadedConfig
         do {
-            config = try configPath.map(Self.load) ?? TallyConfig.embeddedDefault()
+            var config = try configPath.map(Self.load) ?? TallyConfig.embeddedDefault()
+            if let stateFile { config.stateFile = stateFile }
+            loaded = try LoadedConfig(config)
         } catch {
             Self.fail("\(error)")
         }
-        let stateFile = self.stateFile
-        if let stateFile { config.stateFile = stateFile }
-        LogLevelControl.shared.level = config.logLevel
+        LogLevelControl.shared.level = loaded.config.logLevel
         LoggingSystem.bootstrap(LogLevelControl.handler)
-        let logger = Logger(label: "tallyd")
-        var options = TallyDaemon.Options(
+        var options = Daemon.Options(
             passedSockets: Systemd.takeListenedSockets(),
             debugHooks: getenv("TALLYD_DEBUG_HOOKS").map { String(cString: $0) == "1" } ?? false)
         if let interval = getenv("TALLYD_STATUS_INTERVAL").flatMap({ Double(String(cString: $0)) }), interval > 0 {
@@ -109,19 +109,8 @@ struct Tallyd: AsyncParsableCommand {
                 return c
             }
         }
-        let daemon: TallyDaemon
         do {
-            daemon = try TallyDaemon.make(config: config, logger: logger, options: options)
-        } catch {
-            Self.fail("\(error)")
-        }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await group.run()
+            try await Daemon.run(loaded, options: options, logger: Logger(label: "tallyd"))
         } catch {
             Self.fail("\(error)")
         }
@@ -132,17 +121,9 @@ struct Tallyd: AsyncParsableCommand {
     }
 
     static func fail(_ message: String) -> Never {
-        var err = StandardError()
-        print("tallyd: \(message)", to: &err)
+        StandardError.print("tallyd: \(message)")
         Systemd.notify("STATUS=failed: \(message)")
         Glibc.exit(1)
-    }
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        var s = string
-        s.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }
 

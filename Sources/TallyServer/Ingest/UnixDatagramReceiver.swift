@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Synchronization
 import TallyCore
+import TallySystem
 
 /// A Unix datagram ingest socket with its own receive thread.
 ///

@@ -50,11 +50,4 @@ public enum Systemd {
             return PassedSocket(fd: SD_LISTEN_FDS_START + Int32(i), name: name)
         }
     }
-
-    /// CLOCK_MONOTONIC in microseconds, for `MONOTONIC_USEC=` next to `RELOADING=1`.
-    public static func monotonicMicroseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-    }
 }

@@ -7,10 +7,15 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct Response {
+    struct Response: Sendable {
         var status: HTTPResponseStatus
         var contentType: String
         var body: [UInt8]
+
+        /// A plain-text answer (health checks, errors).
+        static func text(_ text: String, status: HTTPResponseStatus = .ok) -> Response {
+            Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+        }
     }
 
     /// Given the path (query removed), the response; nil = 404.
@@ -43,13 +48,11 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         var response: Response
         if head.method != .GET && head.method != .HEAD {
-            response = Response(status: .methodNotAllowed, contentType: "text/plain; charset=utf-8",
-                                body: Array("method \(head.method.rawValue) not allowed; use GET\n".utf8))
+            response = .text("method \(head.method.rawValue) not allowed; use GET\n", status: .methodNotAllowed)
         } else if let r = route(path) {
             response = r
         } else {
-            response = Response(status: .notFound, contentType: "text/plain; charset=utf-8",
-                                body: Array("404 not found: \(name) serves /metrics\n".utf8))
+            response = .text("404 not found: \(name) serves /metrics\n", status: .notFound)
         }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)

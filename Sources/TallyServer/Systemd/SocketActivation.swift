@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import NIOCore
 
 /// The sockets systemd passed, checked and sorted by their `FileDescriptorName=`:
 /// `ingest-udp`, `ingest-tcp`, `ingest-unix`, `admin`, or a configured service's name.

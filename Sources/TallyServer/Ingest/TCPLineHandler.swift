@@ -1,5 +1,6 @@
 import NIOCore
 import TallyCore
+import TallySystem
 
 /// Frames a TCP byte stream into newline-terminated lines for the event loop's `Ingestor`.
 ///

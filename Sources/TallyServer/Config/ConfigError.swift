@@ -1,3 +1,4 @@
+import TallyCore
 import Yams
 
 /// A configuration problem, located: `file:line: key: what is wrong`.
@@ -113,16 +114,13 @@ struct ConfigNode {
         return out
     }
 
-    /// `30s`, `500ms`, `5m`, `1h`, or a plain number of seconds.
+    /// `30s`, `500ms`, `5m`, `1h`, or a plain number of seconds (`DurationText`).
     func duration() throws(ConfigError) -> Double {
-        guard let node, case .scalar(let s) = node else { throw error("expected a duration like 30s, 500ms, 5m or 1h") }
-        let text = s.string.trimmingWhitespace()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let v = Double(text.dropLast(suffix.count)), v.isFinite, v >= 0 { return v * factor }
+        guard let node, case .scalar(let s) = node else { throw error("expected a duration (\(DurationText.examples))") }
+        guard let seconds = DurationText.seconds(s.string) else {
+            throw error("'\(s.string.trimmingWhitespace())' is not a duration (\(DurationText.examples))")
         }
-        if let v = Double(text), v.isFinite, v >= 0 { return v }
-        throw error("'\(text)' is not a duration (use e.g. 30s, 500ms, 5m, 1h)")
+        return seconds
     }
 
     static func parse(yaml: String, source: String) throws(ConfigError) -> ConfigNode {

@@ -3,11 +3,7 @@ import TallyCore
 
 /// The daemon's configuration (see config/tallyd.yaml for the annotated default).
 public struct TallyConfig: Sendable, Equatable {
-    public struct HostPort: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
+    public typealias HostPort = TallyCore.HostPort
 
     /// A Unix datagram socket to receive on; `service` binds every line on it to one service.
     public struct UnixSocket: Sendable, Equatable {
@@ -281,24 +277,13 @@ public struct TallyConfig: Sendable, Equatable {
         return p
     }
 
-    /// `host:port`, `[v6]:port`.
+    /// `host:port`, `[v6]:port`; port 0 = any free port.
     static func hostPort(_ node: ConfigNode) throws(ConfigError) -> HostPort {
-        let s = try node.string()
-        var host: Substring
-        var portText: Substring
-        if s.hasPrefix("["), let close = s.firstIndex(of: "]") {
-            host = s[s.index(after: s.startIndex)..<close]
-            let rest = s[s.index(after: close)...]
-            guard rest.hasPrefix(":") else { throw node.error("'\(s)' is not host:port") }
-            portText = rest.dropFirst()
-        } else {
-            guard let colon = s.lastIndex(of: ":") else { throw node.error("'\(s)' is not host:port") }
-            host = s[..<colon]
-            portText = s[s.index(after: colon)...]
+        let text = try node.string()
+        do {
+            return try HostPort.parse(text, allowAnyPort: true)
+        } catch {
+            throw node.error(error.message)
         }
-        guard !host.isEmpty, let p = Int(portText), (0...65535).contains(p) else {
-            throw node.error("'\(s)' is not host:port with a port in 0-65535")
-        }
-        return HostPort(host: String(host), port: p)
     }
 }

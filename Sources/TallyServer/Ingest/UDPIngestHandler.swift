@@ -1,5 +1,6 @@
 import NIOCore
 import TallyCore
+import TallySystem
 
 /// Hands each received datagram to this channel's own `Ingestor`.
 final class UDPIngestHandler: ChannelInboundHandler {

@@ -1,0 +1,129 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TallyCore
+import TallySystem
+import UnixSignals
+
+/// tallyd, assembled: bind, then run.
+///
+/// Everything that can fail at start fails before anything runs: the config and catalogue
+/// are loaded (`LoadedConfig`, all `--check-config` needs: no threads), the saved state is
+/// restored, the threads are made, and every listener is bound or adopted into immutable
+/// values. Only then does a `ServiceGroup` run the long-lived parts. The list in `run` is
+/// the daemon's whole shape: services start in that order and shut down in reverse.
+public enum Daemon {
+    /// What the executable hands over besides the config.
+    public struct Options: Sendable {
+        /// Re-reads the config for SIGHUP; nil when running the embedded default.
+        public var reloadConfig: (@Sendable () throws -> TallyConfig)?
+        /// Sockets passed by systemd (`Systemd.takeListenedSockets()`).
+        public var passedSockets: [Systemd.PassedSocket] = []
+        /// `TALLYD_DEBUG_HOOKS=1`: test-only admin paths such as `/debug/wedge-ingest-loop`.
+        public var debugHooks = false
+        /// How often `STATUS=` is refreshed.
+        public var statusInterval: Double = 5
+
+        public init(
+            reloadConfig: (@Sendable () throws -> TallyConfig)? = nil, passedSockets: [Systemd.PassedSocket] = [],
+            debugHooks: Bool = false
+        ) {
+            self.reloadConfig = reloadConfig
+            self.passedSockets = passedSockets
+            self.debugHooks = debugHooks
+        }
+    }
+
+    /// Runs tallyd until SIGTERM/SIGINT (graceful: stop accepting, drain ingest, finish
+    /// in-flight scrapes, final save) and returns; throws a `StartupError` or `ConfigError`
+    /// when it cannot start.
+    public static func run(_ loaded: LoadedConfig, options: Options, logger: Logger) async throws {
+        let config = loaded.config
+        // Trap SIGHUP before anything else: its default action would end the process while a
+        // large state is still being restored.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let activation = try SocketActivation(passed: options.passedSockets, config: config)
+        let startTime = WallClock.now()
+        let registry = loaded.makeRegistry(now: startTime)
+        let state = config.stateFile.map { StateStore(path: $0, registry: registry, logger: logger) }
+        state?.restore()
+        let unixSockets = config.unix.count + activation.unix.count
+
+        try await Threads.with(ingestThreads: System.coreCount, blockingThreads: unixSockets + 1) { threads in
+            let ingestors = IngestorFactory(registry: registry, config: config, logger: logger)
+            let liveness = Liveness()
+            let inFlight = InFlightRequests()
+            let ingest = try await IngestListeners.bind(
+                config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
+            let admin = AdminRoutes(
+                registry: registry, startTime: startTime, udpPorts: ingest.udpPorts, state: state,
+                debugHooks: options.debugHooks, ingestLoops: threads.ingestLoops)
+            let http: HTTPListeners
+            do {
+                http = try await HTTPListeners.bind(
+                    config: config, activation: activation, threads: threads, inFlight: inFlight,
+                    serviceRoute: { MetricsRoute.make(registry: registry, service: $0) }, adminRoute: admin.route)
+            } catch {
+                await Binding.closeAll(ingest.udp + ingest.tcp)
+                for listener in ingest.unix { listener.receiver.close() }
+                throw error
+            }
+            logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
+
+            var services: [any Service] = []
+            if let state { services.append(StateSaveService(store: state, interval: config.stateInterval, blocking: threads.blocking)) }
+            services.append(ExpiryService(registry: registry, logger: logger))
+            services.append(HTTPEndpointService(listeners: http, inFlight: inFlight))
+            if !ingest.unix.isEmpty {
+                services.append(UnixIngestService(listeners: ingest.unix, ingestors: ingestors, liveness: liveness, blocking: threads.blocking))
+            }
+            if !ingest.udp.isEmpty { services.append(DatagramIngestService(channels: ingest.udp, registry: registry)) }
+            if !ingest.tcp.isEmpty { services.append(TCPIngestService(servers: ingest.tcp)) }
+            services.append(
+                SystemdSupervisor(
+                    registry: registry, liveness: liveness, threads: threads, statusInterval: options.statusInterval,
+                    logger: logger))
+            services.append(
+                ReloadService(hangups: hangups, load: options.reloadConfig, initial: loaded, registry: registry, logger: logger))
+
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: services.map {
+                        .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                              failureTerminationBehavior: .gracefullyShutdownGroup)
+                    },
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await group.run()
+        }
+        var total = IngestStats()
+        for (_, s) in registry.ingestStats() { total.merge(s) }
+        logger.info(
+            "tallyd stopped",
+            metadata: [
+                "packets": "\(total.packets)", "lines": "\(total.lines)",
+                "accepted": "\(total.accepted)", "rejected": "\(total.rejectedTotal)",
+                "skipped": "\(total.skipped.reduce(0, +))",
+            ])
+    }
+
+    /// One line with every address, as bound (port 0 resolved).
+    private static func logReady(
+        config: TallyConfig, registry: Registry, ingest: IngestListeners, http: HTTPListeners, options: Options,
+        logger: Logger
+    ) {
+        let endpoints = http.services.map { "\($0.name)=http://\(config.metricsAddress):\($0.port)/metrics" }
+        let adminHost = config.admin?.host ?? "127.0.0.1"
+        logger.info(
+            "tallyd ready",
+            metadata: [
+                "udp": "\(ingest.udpPorts)",
+                "tcp": "\(ingest.tcpPorts)",
+                "unix": "\(ingest.unix.map(\.receiver.path))",
+                "endpoints": "\(endpoints.joined(separator: " "))",
+                "admin": "\(http.admin.map { "http://\(adminHost):\($0.port)/metrics" } ?? "off")",
+                "families": "\(registry.families.documentedCount) documented",
+                "socket_activation": "\(options.passedSockets.map(\.name))",
+            ])
+    }
+}

@@ -1,0 +1,42 @@
+import NIOCore
+import NIOPosix
+
+/// Every thread tallyd runs, created in one place once the config is valid, and shut down in
+/// one place when the daemon returns.
+///
+/// - `ingest`: one event loop per core; UDP sockets, TCP connections and heartbeats run there.
+/// - `http`: one event loop for every /metrics endpoint and the admin endpoint, so a slow
+///   scrape never delays ingest.
+/// - `blocking`: a thread per Unix receive loop (they block in `recvmmsg`) plus one for work
+///   that must not run on the cooperative pool (encoding and fsyncing the saved state).
+public struct Threads: Sendable {
+    public let ingest: MultiThreadedEventLoopGroup
+    /// The ingest group's loops, in a fixed order: UDP sockets and TCP ingestors are spread
+    /// over them by index.
+    public let ingestLoops: [any EventLoop]
+    public let http: MultiThreadedEventLoopGroup
+    public let blocking: NIOThreadPool
+
+    /// Runs `body` with fresh threads and shuts every one of them down afterwards, whether
+    /// `body` returned or threw: the async form of `defer`.
+    public static func with<T: Sendable>(
+        ingestThreads: Int, blockingThreads: Int, _ body: (Threads) async throws -> T
+    ) async throws -> T {
+        let ingest = MultiThreadedEventLoopGroup(numberOfThreads: max(1, ingestThreads))
+        let http = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let blocking = NIOThreadPool(numberOfThreads: max(1, blockingThreads))
+        blocking.start()
+        let threads = Threads(
+            ingest: ingest, ingestLoops: Array(ingest.makeIterator()), http: http, blocking: blocking)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(threads))
+        } catch {
+            result = .failure(error)
+        }
+        try? await blocking.shutdownGracefully()
+        try? await ingest.shutdownGracefully()
+        try? await http.shutdownGracefully()
+        return try result.get()
+    }
+}

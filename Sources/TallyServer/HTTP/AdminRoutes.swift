@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import TallyCore
+
+/// The admin endpoint's paths: tallyd's own metrics, a health check, and (only with
+/// `TALLYD_DEBUG_HOOKS=1`) the hooks the watchdog and drop tests use to wedge event loops.
+struct AdminRoutes: Sendable {
+    let registry: Registry
+    let startTime: Double
+    let udpPorts: [Int]
+    /// nil when no state file is configured (no state metrics then).
+    let state: StateStore?
+    let debugHooks: Bool
+    let ingestLoops: [any EventLoop]
+
+    func route(_ path: String) -> HTTPEndpointHandler.Response? {
+        switch path {
+        case "/metrics":
+            return .init(
+                status: .ok, contentType: ExpositionRenderer.contentType,
+                body: AdminExposition.render(
+                    registry: registry, startTime: startTime, udpPorts: udpPorts, state: state?.stats))
+        case "/healthz":
+            return .text("ok\n")
+        case "/debug/wedge-ingest-loop" where debugHooks:
+            // For the watchdog test: blocks one ingest event loop for good.
+            ingestLoops[0].execute { while true { sleep(1) } }
+            return .text("wedged one ingest loop\n")
+        case "/debug/wedge-ingest-loops" where debugHooks:
+            // For the drop-accounting test: no loop reads, the kernel queues fill up.
+            for loop in ingestLoops { loop.execute { while true { sleep(1) } } }
+            return .text("wedged every ingest loop\n")
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import TallyCore
+
+/// The HTTP server sockets: one /metrics endpoint per service and the admin endpoint, bound
+/// (or adopted from systemd) on the HTTP event loop before any service runs.
+struct HTTPListeners: Sendable {
+    struct Endpoint: Sendable {
+        /// The service's name, or "the admin endpoint".
+        let name: String
+        let channel: any Channel
+        /// As bound: port 0 in the config resolved.
+        let port: Int
+    }
+
+    var services: [Endpoint] = []
+    var admin: Endpoint?
+
+    var channels: [any Channel] { services.map(\.channel) + (admin.map { [$0.channel] } ?? []) }
+
+    /// Binds every service's endpoint (in config order), then the admin endpoint; on the first
+    /// failure closes what was bound and throws a `StartupError` naming the endpoint.
+    static func bind(
+        config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
+        serviceRoute: (Int) -> HTTPEndpointHandler.Route, adminRoute: @escaping HTTPEndpointHandler.Route
+    ) async throws -> HTTPListeners {
+        var bound = HTTPListeners()
+        do {
+            for (index, service) in config.services.enumerated() {
+                let channel = try await bindOne(
+                    host: config.metricsAddress, port: service.port, passed: activation.services[service.name],
+                    name: service.name, threads: threads, inFlight: inFlight, route: serviceRoute(index))
+                bound.services.append(
+                    Endpoint(name: service.name, channel: channel, port: channel.localAddress?.port ?? service.port))
+            }
+            if config.admin != nil || activation.admin != nil {
+                let address = config.admin ?? HostPort(host: "127.0.0.1", port: 9102)
+                let channel = try await bindOne(
+                    host: address.host, port: address.port, passed: activation.admin, name: "the admin endpoint",
+                    threads: threads, inFlight: inFlight, route: adminRoute)
+                bound.admin = Endpoint(
+                    name: "the admin endpoint", channel: channel, port: channel.localAddress?.port ?? address.port)
+            }
+        } catch {
+            await Binding.closeAll(bound.channels)
+            throw error
+        }
+        return bound
+    }
+
+    private static func bindOne(
+        host: String, port: Int, passed: SocketActivation.InetSocket?, name: String, threads: Threads,
+        inFlight: InFlightRequests, route: @escaping HTTPEndpointHandler.Route
+    ) async throws -> any Channel {
+        let bootstrap = ServerBootstrap(group: threads.http)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPEndpointHandler(name: name, inFlight: inFlight, route: route))
+                }
+            }
+        if let passed {
+            return try await Binding.bind("/metrics for \(name) (socket activation, fd \(passed.fd))") {
+                try await bootstrap.withBoundSocket(passed.fd).get()
+            }
+        }
+        return try await Binding.bind("/metrics for \(name) on \(HostPort(host: host, port: port))") {
+            try await bootstrap.bind(host: host, port: port).get()
+        }
+    }
+}

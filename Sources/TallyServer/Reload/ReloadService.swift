@@ -1,0 +1,65 @@
+import Logging
+import ServiceLifecycle
+import TallyCore
+import TallySystem
+import UnixSignals
+
+/// SIGHUP: re-reads the config (and its catalogue) off to the side and applies what can
+/// change while running (`ReloadPlan`); an invalid file keeps the running config and says
+/// why. Reloads run one at a time, in this service's own task, so the running config needs
+/// no lock.
+struct ReloadService: Service {
+    /// Trapped before the saved state is restored: SIGHUP's default action ends the process.
+    let hangups: UnixSignalsSequence
+    /// Re-reads the config file; nil when running the embedded default.
+    let load: (@Sendable () throws -> TallyConfig)?
+    let initial: LoadedConfig
+    let registry: Registry
+    let logger: Logger
+
+    func run() async throws {
+        var running = initial
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            running = reload(running)
+        }
+    }
+
+    /// One reload; returns what runs afterwards.
+    func reload(_ running: LoadedConfig) -> LoadedConfig {
+        Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
+        var result = running
+        let status: String
+        if let load {
+            do {
+                let new = try LoadedConfig(try load())
+                let plan = ReloadPlan(old: running, new: new)
+                status = apply(plan, new: new)
+                result = plan.running
+                logger.notice("reload: \(status)")
+            } catch {
+                status = "reload failed, keeping the running config: \(error)"
+                logger.error("\(status)")
+            }
+        } else {
+            status = "reload: running the embedded default config, nothing to re-read"
+            logger.notice("\(status)")
+        }
+        Systemd.notify("READY=1\nSTATUS=\(status)")
+        return result
+    }
+
+    private func apply(_ plan: ReloadPlan, new: LoadedConfig) -> String {
+        if let level = plan.logLevel { LogLevelControl.shared.level = level }
+        if let timeout = plan.heartbeatTimeout { registry.services.heartbeatTimeout = timeout }
+        if let policy = plan.unknownFamilies { registry.families.policy = policy }
+        var catalogue: String?
+        if plan.swapCatalogue {
+            // Atomic under every shard lock; series of families whose layout changed are removed.
+            let removed = registry.replaceCatalogue(
+                new.catalogue, dropLabels: new.config.limits.dropLabels, defaultBuckets: new.config.defaultBuckets)
+            catalogue = "catalogue (\(new.catalogue.families.count) families, \(removed) series of changed families removed)"
+        }
+        if let limits = plan.limits { registry.limits = limits }
+        return plan.summary(catalogue: catalogue)
+    }
+}
