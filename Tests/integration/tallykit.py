@@ -7,6 +7,7 @@
 Every wait has a timeout; every address is on loopback.
 """
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,22 +33,55 @@ DOCUMENTED_LINT = {
 }
 
 
+# Test ports come from below the kernel's ephemeral range (net.ipv4.ip_local_port_range,
+# 32768-60999 on Debian): every outgoing connection on the machine, the tests' own HTTP
+# clients included, takes its local port from that range, so a port picked there and released
+# can be taken by a client before tallyd binds it. Below it only listeners that ask for a port
+# by number can collide, and `Tallyd.start` retries those collisions on fresh ports.
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_rng = random.Random(os.getpid() ^ int(time.time() * 1000))
+_handed_out = set()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1 right now."""
-    for _ in range(50):
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
-        try:
-            other.bind(("127.0.0.1", port))
-            return port
-        except OSError:
+    """A port free for both TCP and UDP on 127.0.0.1 right now, outside the ephemeral range,
+    never handed out twice by this process."""
+    high = min(_PORT_HIGH, _ephemeral_low() - 1)
+    for _ in range(200):
+        port = _rng.randint(_PORT_LOW, high)
+        if port in _handed_out:
             continue
-        finally:
-            other.close()
-    raise RuntimeError("no free port found")
+        ok = True
+        for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, k)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port found below the ephemeral range")
+
+
+class _Exited(Exception):
+    """tallyd ended while a test waited for it to answer."""
+
+    def __init__(self, code):
+        super().__init__(f"tallyd exited with {code}")
+        self.code = code
 
 
 def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
@@ -58,6 +92,8 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
             last = predicate()
             if last:
                 return last
+        except _Exited:
+            raise
         except Exception as e:  # noqa: BLE001 - keep polling until the deadline
             last = e
         time.sleep(interval)
@@ -131,26 +167,38 @@ class Tallyd:
         self.env = env or {}
         self.prefix = prefix or []
         self.pass_fds = pass_fds
-        self.services = {name: free_port() for name in (services or SERVICES)}
-        self.udp_ports = [free_port(socket.SOCK_DGRAM) for _ in range(udp_count)]
-        self.tcp_port = free_port()
-        self.admin_port = free_port() if admin else None
+        self._service_names = list(services or SERVICES)
+        self._udp_count = udp_count
+        self._with_admin = admin
+        self._extra_yaml = extra_yaml
+        self._ingest_yaml = ingest_yaml
         self.dir = tempfile.TemporaryDirectory(prefix="tallyd-test-")
         self.config_path = os.path.join(self.dir.name, "tallyd.yaml")
         self.unix = unix or {}
+        self._pick_ports()
+        self.args = args or []
+        self.proc = None
+        self.log_path = os.path.join(self.dir.name, "tallyd.log")
+
+    def _pick_ports(self):
+        """Chooses every port afresh and writes the config with them."""
+        self.services = {name: free_port() for name in self._service_names}
+        self.udp_ports = [free_port(socket.SOCK_DGRAM) for _ in range(self._udp_count)]
+        self.tcp_port = free_port()
+        self.admin_port = free_port() if self._with_admin else None
+        self._write_config()
+
+    def _write_config(self):
         lines = ["ingest:", "  udp: [" + ", ".join(f'"127.0.0.1:{p}"' for p in self.udp_ports) + "]",
                  f'  tcp: ["127.0.0.1:{self.tcp_port}"]']
         lines += ["  unix:"] + [f"    - {{path: {self.unix_path(n)}" + (f", service: {s}" if s else "") + "}"
                                 for n, s in self.unix.items()] if self.unix else ["  unix: []"]
-        lines += [ingest_yaml.rstrip()] if ingest_yaml else []
+        lines += [self._ingest_yaml.rstrip()] if self._ingest_yaml else []
         lines += ["metrics:", '  address: "127.0.0.1"']
-        lines += ["admin:", '  address: "127.0.0.1"', f"  port: {self.admin_port}"] if admin else ["admin: null"]
+        lines += ["admin:", '  address: "127.0.0.1"', f"  port: {self.admin_port}"] if self._with_admin else ["admin: null"]
         lines += ["services:"] + [f"  {n}: {{port: {p}}}" for n, p in self.services.items()]
         with open(self.config_path, "w") as f:
-            f.write("\n".join(lines) + "\n" + extra_yaml)
-        self.args = args or []
-        self.proc = None
-        self.log_path = os.path.join(self.dir.name, "tallyd.log")
+            f.write("\n".join(lines) + "\n" + self._extra_yaml)
 
     def unix_path(self, name):
         return os.path.join(self.dir.name, f"{name}.sock")
@@ -167,16 +215,29 @@ class Tallyd:
                                      pass_fds=self.pass_fds)
         return self
 
-    def start(self, timeout=20.0):
-        self.launch()
-        ports = list(self.services.values()) + ([self.admin_port] if self.admin_port else [])
+    def start(self, timeout=20.0, attempts=5):
+        """Launches tallyd and waits until every endpoint answers. A start that failed because
+        another process took one of the ports first ("address already in use") is retried on
+        fresh ports, so a busy machine cannot make a run flaky."""
+        for attempt in range(attempts):
+            self.launch()
+            ports = list(self.services.values()) + ([self.admin_port] if self.admin_port else [])
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"tallyd exited with {self.proc.returncode}: {self.output()}")
-            return all(http_get(p, "/metrics", timeout=1)[0] == 200 for p in ports)
-        wait_until(ready, timeout=timeout, what="tallyd endpoints to answer")
-        return self
+            def ready():
+                if self.proc.poll() is not None:
+                    raise _Exited(self.proc.returncode)
+                return all(http_get(p, "/metrics", timeout=1)[0] == 200 for p in ports)
+            try:
+                wait_until(ready, timeout=timeout, what="tallyd endpoints to answer")
+                return self
+            except _Exited as exited:
+                output = self.output()
+                self.log.close()
+                if "address already in use" in output and attempt + 1 < attempts:
+                    self._pick_ports()
+                    continue
+                raise AssertionError(f"tallyd exited with {exited.code}: {output}") from None
+        raise AssertionError("unreachable")
 
     def output(self):
         if not self.log.closed:
