@@ -13,7 +13,7 @@ TALLY_BIN  ?= $(dir $(BIN))tally
 
 .PHONY: bench bench-quick bench-instructions bench-report fuzz
 FUZZ_SECONDS ?= 60
-.PHONY: all build release run test test-swift test-integration deps deps-test embed clean install install-files uninstall
+.PHONY: all build release run test lint format test-swift test-integration deps deps-test embed clean install install-files uninstall
 
 all: build
 
@@ -38,10 +38,17 @@ run: release
 	.build/release/tallyd $(if $(CONFIG),--config $(CONFIG))
 
 ## Everything CI runs: Swift unit tests, then the integration suite against the real binary.
-test: deps-test embed
+test: deps-test embed lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	TALLYD=$(CURDIR)/.build/debug/tallyd TALLY=$(CURDIR)/.build/debug/tally $(PYTEST) -q Tests/integration
+
+## The house style (.swift-format: 4 spaces, 120 columns); `make format` applies it.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
 
 test-swift: deps embed
 	$(SWIFT) test

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A fast seeded 64-bit hash over raw bytes (8 bytes per step, murmur-style finaliser).
@@ -34,7 +34,9 @@ public enum ByteHash {
             var v: UInt64 = 0
             if n >= 8 {
                 // The last 8 bytes in one load; shifting out the ones already hashed.
-                v = p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) >> UInt64(truncatingIfNeeded: (8 &- (n &- i)) &* 8)
+                v =
+                    p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                    >> UInt64(truncatingIfNeeded: (8 &- (n &- i)) &* 8)
             } else {
                 var shift: UInt64 = 0
                 while i < n {
@@ -54,11 +56,13 @@ public enum ByteHash {
     static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count n: Int) -> Bool {
         if n >= 8 && n <= 16 {
             return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
-                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
         }
         if n >= 4 && n < 8 {
             return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+                    == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
         }
         return memcmp(a, b, n) == 0
     }

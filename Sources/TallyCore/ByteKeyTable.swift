@@ -38,7 +38,8 @@ public struct ByteKeyTable: Sendable {
                         let e = entries[Int(s &- 1)]
                         if e.hash == hash && Int(e.length) == key.count
                             && (key.count == 0
-                                || ByteHash.equal(arena.baseAddress! + Int(e.offset), key.baseAddress!, count: key.count))
+                                || ByteHash.equal(
+                                    arena.baseAddress! + Int(e.offset), key.baseAddress!, count: key.count))
                         {
                             return Int(s &- 1)
                         }

@@ -14,8 +14,10 @@ public struct Catalogue: Sendable, Equatable {
         public var description: String {
             switch self {
             case .invalidFamilyName(let n): return "family name '\(n)' is not a valid Prometheus metric name"
-            case .invalidLabelName(let f, let l): return "family '\(f)': label '\(l)' is not a valid Prometheus label name"
-            case .duplicateFamily(let n): return "family '\(n)' is listed twice (or clashes with another family's series names)"
+            case .invalidLabelName(let f, let l):
+                return "family '\(f)': label '\(l)' is not a valid Prometheus label name"
+            case .duplicateFamily(let n):
+                return "family '\(n)' is listed twice (or clashes with another family's series names)"
             case .duplicateLabel(let f, let l): return "family '\(f)': label '\(l)' is listed twice"
             case .reservedLabel(let f, let l): return "family '\(f)': label '\(l)' is reserved by Prometheus"
             case .counterWithoutTotal(let n): return "counter '\(n)' must end in _total"
@@ -37,13 +39,21 @@ public struct Catalogue: Sendable, Equatable {
             }
             var seen = Set<String>()
             for label in family.labels ?? [] {
-                guard MetricName.isValidLabelName(label) else { throw .invalidLabelName(family: family.name, label: label) }
-                guard !MetricName.isReservedLabel(label, for: family.type) else { throw .reservedLabel(family: family.name, label: label) }
+                guard MetricName.isValidLabelName(label) else {
+                    throw .invalidLabelName(family: family.name, label: label)
+                }
+                guard !MetricName.isReservedLabel(label, for: family.type) else {
+                    throw .reservedLabel(family: family.name, label: label)
+                }
                 guard seen.insert(label).inserted else { throw .duplicateLabel(family: family.name, label: label) }
             }
             if family.type == .histogram {
-                guard !family.buckets.isEmpty else { throw .badBuckets(family: family.name, reason: "a histogram needs at least one bucket") }
-                guard family.buckets.allSatisfy({ $0.isFinite }) else { throw .badBuckets(family: family.name, reason: "bucket bounds must be finite (+Inf is implied)") }
+                guard !family.buckets.isEmpty else {
+                    throw .badBuckets(family: family.name, reason: "a histogram needs at least one bucket")
+                }
+                guard family.buckets.allSatisfy({ $0.isFinite }) else {
+                    throw .badBuckets(family: family.name, reason: "bucket bounds must be finite (+Inf is implied)")
+                }
                 for i in family.buckets.indices.dropFirst() where family.buckets[i] <= family.buckets[i - 1] {
                     throw .badBuckets(family: family.name, reason: "bucket bounds must be strictly ascending")
                 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Renders one service's series in the Prometheus text format 0.0.4.
@@ -44,10 +44,13 @@ public enum ExpositionRenderer {
                 for i in 0..<store.count {
                     store.table.withKey(at: i) { key in
                         let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
-                        guard family < perFamily.count else { return }  // cannot happen: families are read after the shards
+                        // Cannot fail: the families are read after the shards.
+                        guard family < perFamily.count else { return }
                         let labels = UnsafeRawBufferPointer(rebasing: key[4...])
-                        perFamily[family].append(Ref(prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
-                                                     valueOffset: valueBase + offsets[i]))
+                        perFamily[family].append(
+                            Ref(
+                                prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
+                                valueOffset: valueBase + offsets[i]))
                         keys.append(contentsOf: labels)
                     }
                 }
@@ -89,7 +92,8 @@ public enum ExpositionRenderer {
                 values.withUnsafeBufferPointer { v in
                     perFamily[id].withUnsafeBufferPointer { refs in
                         for r in refs {
-                            let labels = UnsafeRawBufferPointer(rebasing: k[Int(r.keyOffset)..<Int(r.keyOffset + r.keyLength)])
+                            let labels = UnsafeRawBufferPointer(
+                                rebasing: k[Int(r.keyOffset)..<Int(r.keyOffset + r.keyLength)])
                             writeSeries(&w, layout, labels: labels, values: v, offset: Int(r.valueOffset))
                         }
                     }
@@ -110,7 +114,10 @@ public enum ExpositionRenderer {
         for r in refs.dropFirst() {
             let n = min(common, Int(r.keyLength))
             var j = 0
-            while j < n && base.load(fromByteOffset: Int(first.keyOffset) + j, as: UInt8.self) == base.load(fromByteOffset: Int(r.keyOffset) + j, as: UInt8.self) { j += 1 }
+            while j < n
+                && base.load(fromByteOffset: Int(first.keyOffset) + j, as: UInt8.self)
+                    == base.load(fromByteOffset: Int(r.keyOffset) + j, as: UInt8.self)
+            { j += 1 }
             common = j
             if common == 0 { break }
         }
@@ -121,7 +128,9 @@ public enum ExpositionRenderer {
             if length >= 8 {
                 prefix = UInt64(bigEndian: base.loadUnaligned(fromByteOffset: start, as: UInt64.self))
             } else {
-                for j in 0..<8 { prefix = prefix << 8 | UInt64(j < length ? base.load(fromByteOffset: start + j, as: UInt8.self) : 0) }
+                for j in 0..<8 {
+                    prefix = prefix << 8 | UInt64(j < length ? base.load(fromByteOffset: start + j, as: UInt8.self) : 0)
+                }
             }
             refs[i].prefix = prefix
         }
@@ -135,7 +144,8 @@ public enum ExpositionRenderer {
             if runEnd - runStart > 1 {
                 refs[runStart..<runEnd].sort { a, b in
                     let n = Int(min(a.keyLength, b.keyLength))
-                    let c = n > skip ? memcmp(base + Int(a.keyOffset) + skip, base + Int(b.keyOffset) + skip, n - skip) : 0
+                    let c =
+                        n > skip ? memcmp(base + Int(a.keyOffset) + skip, base + Int(b.keyOffset) + skip, n - skip) : 0
                     return c != 0 ? c < 0 : a.keyLength < b.keyLength
                 }
             }
@@ -200,7 +210,10 @@ public enum ExpositionRenderer {
             labelPrefixes = family.labels.map { names in
                 names.enumerated().map { Array((($0.offset == 0 ? "" : ",") + $0.element + "=\"").utf8) }
             }
-            bucketLabels = family.buckets.map { Array(("le=\"" + TextWriter.bucketLabel($0) + "\"").utf8) } + [Array("le=\"+Inf\"".utf8)]
+            bucketLabels =
+                family.buckets.map { Array(("le=\"" + TextWriter.bucketLabel($0) + "\"").utf8) } + [
+                    Array("le=\"+Inf\"".utf8)
+                ]
         }
     }
 
@@ -232,7 +245,9 @@ public enum ExpositionRenderer {
         }
     }
 
-    static func writeSumCount(_ w: inout TextWriter, _ f: SeriesLayout, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double) {
+    static func writeSumCount(
+        _ w: inout TextWriter, _ f: SeriesLayout, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double
+    ) {
         w.append(bytes: f.sumName)
         writeLabels(&w, f, labels, extra: nil)
         w.append(byte: 0x20)

@@ -39,12 +39,15 @@ public final class FamilyTable: Sendable {
     private let state: Mutex<State>
     private let generationValue = Atomic<Int>(0)
 
-    public init(catalogue: Catalogue, policy: UnknownPolicy, defaultBuckets: [Double], maxFamilies: Int = 10_000,
-                dropLabels: [String: [String]] = [:]) {
+    public init(
+        catalogue: Catalogue, policy: UnknownPolicy, defaultBuckets: [Double], maxFamilies: Int = 10_000,
+        dropLabels: [String: [String]] = [:]
+    ) {
         policyIsAccept = Atomic(policy == .accept)
         self.maxFamilies = maxFamilies
-        var s = State(descriptors: catalogue.families.map { $0.dropping(dropLabels[$0.name] ?? []) },
-                      dropLabels: dropLabels, defaultBuckets: defaultBuckets)
+        var s = State(
+            descriptors: catalogue.families.map { $0.dropping(dropLabels[$0.name] ?? []) },
+            dropLabels: dropLabels, defaultBuckets: defaultBuckets)
         s.catalogueIDs = Array(s.descriptors.indices)
         Self.rebuildNames(&s)
         state = Mutex(s)
@@ -77,11 +80,17 @@ public final class FamilyTable: Sendable {
     /// drop labels it documents, and never `service_name` (the identity tallyd checks).
     public static func problem(dropLabels: [String: [String]], catalogue: Catalogue) -> String? {
         for (name, drop) in dropLabels.sorted(by: { $0.key < $1.key }) {
-            guard let family = catalogue.families.first(where: { $0.name == name }), let labels = family.labels else { continue }
+            guard let family = catalogue.families.first(where: { $0.name == name }), let labels = family.labels else {
+                continue
+            }
             for label in drop {
-                if label == "service_name" { return "limits.families.\(name).drop_labels: service_name cannot be dropped (it is the service's identity)" }
+                if label == "service_name" {
+                    return
+                        "limits.families.\(name).drop_labels: service_name cannot be dropped (it is the service's identity)"
+                }
                 if !labels.contains(label) {
-                    return "limits.families.\(name).drop_labels: '\(label)' is not a label of \(name) (its labels: \(labels.joined(separator: ", ")))"
+                    return
+                        "limits.families.\(name).drop_labels: '\(label)' is not a label of \(name) (its labels: \(labels.joined(separator: ", ")))"
                 }
             }
         }
@@ -214,7 +223,10 @@ public final class FamilyTable: Sendable {
             }
             // Another spelling of a family we already have ("a.b" vs "a_b", "x" vs "x_total").
             for name in [sanitized, canonical] {
-                let id = name.utf8.withContiguousStorageIfAvailable { s.aliases.find(UnsafeRawBufferPointer($0), hash: ByteHash.hash(UnsafeRawBufferPointer($0))) } ?? nil
+                let id =
+                    name.utf8.withContiguousStorageIfAvailable {
+                        s.aliases.find(UnsafeRawBufferPointer($0), hash: ByteHash.hash(UnsafeRawBufferPointer($0)))
+                    } ?? nil
                 if let id {
                     let target = Int(s.aliasTargets[id])
                     Self.addAlias(&s, raw, target, hash: hash)
@@ -231,7 +243,8 @@ public final class FamilyTable: Sendable {
                 unit: kind == .timer ? .seconds : nil
             ).dropping(s.dropLabels[canonical] ?? [])
             for name in family.exposedNames where s.exposedNames.contains(name) {
-                return .rejected(.nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")
+                return .rejected(
+                    .nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")
             }
             let id = Self.appendUndocumented(&s, family)
             Self.addAlias(&s, raw, id, hash: hash)
@@ -256,7 +269,7 @@ public final class FamilyTable: Sendable {
                 }
                 // A saved family is checked like a catalogue entry (name, buckets, labels).
                 guard !d.isDocumented, policy == .accept, s.undocumentedCount < maxFamilies,
-                      (try? Catalogue(families: [d])) != nil, !d.exposedNames.contains(where: s.exposedNames.contains)
+                    (try? Catalogue(families: [d])) != nil, !d.exposedNames.contains(where: s.exposedNames.contains)
                 else { return nil }
                 let id = Self.appendUndocumented(&s, d)
                 Self.addAlias(&s, key, id, hash: hash)

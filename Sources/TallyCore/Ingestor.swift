@@ -26,9 +26,11 @@ public final class Ingestor {
         // service name per label: twice the line plus slack bounds it.
         let capacity = 2 * maxLineLength + 4096
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-        state = FoldState(registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
-                          maxLineLength: maxLineLength, dropClientTelemetry: dropClientTelemetry, limiter: limiter, onReject: onReject,
-                          key: keyBuffer, keyCapacity: capacity)
+        state = FoldState(
+            registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
+            maxLineLength: maxLineLength, dropClientTelemetry: dropClientTelemetry, limiter: limiter,
+            onReject: onReject,
+            key: keyBuffer, keyCapacity: capacity)
         registry.register(cell)
     }
 
@@ -94,7 +96,9 @@ final class FamilyInfo {
         buckets = d.buckets
         width = d.slotWidth
         dropped = d.droppedLabels.map { Array($0.utf8) }
-        special = d.isDocumented && d.name == "service_up" ? .serviceUp
+        special =
+            d.isDocumented && d.name == "service_up"
+            ? .serviceUp
             : d.isDocumented && d.name == "service_start_time" ? .serviceStartTime : .none
     }
 
@@ -137,8 +141,11 @@ struct FoldState {
 
     static let maxCachedNames = 100_000
 
-    init(registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
-         dropClientTelemetry: Bool, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void, key: UnsafeMutableRawPointer, keyCapacity: Int) {
+    init(
+        registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
+        dropClientTelemetry: Bool, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void,
+        key: UnsafeMutableRawPointer, keyCapacity: Int
+    ) {
         self.registry = registry
         self.transport = transport
         self.boundService = boundService
@@ -217,9 +224,10 @@ struct FoldState {
     func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.rejected[error.reason.ordinal] += 1
         if let suppressed = limiter.admit(error.reason, now: now) {
-            onReject(Rejection(
-                reason: error.reason, detail: error.detail,
-                line: LogEscaper.escape(line, limit: 200), transport: transport, suppressed: suppressed))
+            onReject(
+                Rejection(
+                    reason: error.reason, detail: error.detail,
+                    line: LogEscaper.escape(line, limit: 200), transport: transport, suppressed: suppressed))
         }
     }
 
@@ -280,13 +288,18 @@ struct FoldState {
             if nameRange.isEmpty { return LineError(.invalidName, "nothing after the service prefix") }
         }
         if let t = tagService, let p = prefixService, t != p {
-            return LineError(.serviceMismatch, "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
+            return LineError(
+                .serviceMismatch,
+                "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
         }
         guard let service = tagService ?? prefixService ?? boundService ?? defaultService else {
             return LineError(.noService, "no service_name/service tag, no <service>. prefix and no default_service")
         }
         if let b = boundService, b != service {
-            return LineError(.serviceMismatch, "this socket belongs to '\(registry.services.names[b])', the line names '\(registry.services.names[service])'")
+            return LineError(
+                .serviceMismatch,
+                "this socket belongs to '\(registry.services.names[b])', the line names '\(registry.services.names[service])'"
+            )
         }
         if !seen[service] {
             seen[service] = true
@@ -301,7 +314,8 @@ struct FoldState {
             let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: parsed.values.upperBound)
             if parsed.kind == .set {
                 guard e > v else { return LineError(.invalidValue, "a set member is empty") }
-                numbers.append((Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
+                numbers.append(
+                    (Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
                 v = e + 1
                 continue
             }
@@ -325,10 +339,12 @@ struct FoldState {
         }
         let info = self.info(familyID)
         guard info.type.accepts(parsed.kind) else {
-            return LineError(.typeMismatch, "'\(info.name)' is a \(info.type.rawValue), the line is |\(parsed.kind.statsdField)")
+            return LineError(
+                .typeMismatch, "'\(info.name)' is a \(info.type.rawValue), the line is |\(parsed.kind.statsdField)")
         }
         if parsed.kind == .timer && info.unit != .seconds {
-            return LineError(.unitMismatch, "'\(info.name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
+            return LineError(
+                .unitMismatch, "'\(info.name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
         }
 
         updates.reset()
@@ -369,7 +385,9 @@ struct FoldState {
         keyLength = 0
         withUnsafeBytes(of: UInt32(familyID).littleEndian) { appendKey($0) }
         if let labels = info.labels {
-            if let error = documentedKey(line, parsed.tags, info: info, labels: labels, familyID: familyID, service: service, stats: &stats) {
+            if let error = documentedKey(
+                line, parsed.tags, info: info, labels: labels, familyID: familyID, service: service, stats: &stats)
+            {
                 return error
             }
         } else if let error = undocumentedKey(line, parsed.tags, info: info, stats: &stats) {
@@ -378,8 +396,9 @@ struct FoldState {
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
         let refusal = updates.withUnsafeBufferPointer { u in
-            registry.apply(service: service, family: familyID, key: k, hash: h, width: info.width,
-                           generation: generation, stamp: stamp, u)
+            registry.apply(
+                service: service, family: familyID, key: k, hash: h, width: info.width,
+                generation: generation, stamp: stamp, u)
         }
         switch refusal {
         case nil: return nil
@@ -400,7 +419,10 @@ struct FoldState {
         for _ in 0..<labels.count { labelValues.append(0..<0) }
         for t in 0..<tagList.count {
             let tag = tagList[t]
-            guard tag.hasValue else { stats.valuelessTags += 1; continue }
+            guard tag.hasValue else {
+                stats.valuelessTags += 1
+                continue
+            }
             if isServiceTag(line, tag.key) { continue }
             var matched = false
             let keyLength = tag.key.count
@@ -415,7 +437,8 @@ struct FoldState {
                 }
             }
             if !matched && !isDropped(info, keyStart, keyLength) {
-                stats.countDroppedTag(family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
+                stats.countDroppedTag(
+                    family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
             }
         }
         let serviceName = registry.services.nameBytes[service]
@@ -424,7 +447,10 @@ struct FoldState {
                 serviceName.withUnsafeBytes { appendKey($0) }
             } else {
                 guard !labelValues[i].isEmpty else {
-                    return LineError(.missingLabel, "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag \(String(decoding: labels[i], as: UTF8.self)):<value>)")
+                    return LineError(
+                        .missingLabel,
+                        "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag \(String(decoding: labels[i], as: UTF8.self)):<value>)"
+                    )
                 }
                 appendKey(UnsafeRawBufferPointer(rebasing: line[labelValues[i]]))
             }
@@ -433,15 +459,22 @@ struct FoldState {
         return nil
     }
 
-    mutating func undocumentedKey(_ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyInfo, stats: inout IngestStats) -> LineError? {
+    mutating func undocumentedKey(
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyInfo, stats: inout IngestStats
+    ) -> LineError? {
         pairs.removeAll(keepingCapacity: true)
         for t in 0..<tagList.count {
             let tag = tagList[t]
-            guard tag.hasValue else { stats.valuelessTags += 1; continue }
+            guard tag.hasValue else {
+                stats.valuelessTags += 1
+                continue
+            }
             if isServiceTag(line, tag.key) { continue }
             let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
             guard let name = MetricName.sanitizeLabel(raw), !MetricName.isReservedLabel(name, for: info.type) else {
-                return LineError(.invalidLabelName, "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
+                return LineError(
+                    .invalidLabelName,
+                    "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
             }
             if tag.value.isEmpty { continue }  // an empty label value is the same as no label
             var label = name  // drop_labels names the sanitized label name
@@ -509,21 +542,31 @@ struct FoldState {
         let serviceName = registry.services.names[service]
         switch refusal {
         case .setOverflow(let limit):
-            return LineError(.setOverflow, "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window (set_max_values); the new ones were not counted")
+            return LineError(
+                .setOverflow,
+                "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window (set_max_values); the new ones were not counted"
+            )
         case .stale:  // only reached if the catalogue changed again while the line was retried
             return LineError(.unknownFamily, "the catalogue changed while this line was folded; send it again")
         case .serviceLimit(let limit):
-            return LineError(.cardinalityLimit, "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised")
+            return LineError(
+                .cardinalityLimit,
+                "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised"
+            )
         case .familyLimit(let limit):
-            var detail = "'\(info.name)' of '\(serviceName)' holds \(limit) series (its limit); existing series keep updating"
-            if registry.shouldExplain(service: service, family: familyID), let busiest = registry.busiestLabel(service: service, family: familyID) {
+            var detail =
+                "'\(info.name)' of '\(serviceName)' holds \(limit) series (its limit); existing series keep updating"
+            if registry.shouldExplain(service: service, family: familyID),
+                let busiest = registry.busiestLabel(service: service, family: familyID)
+            {
                 let label: String
                 if let labels = info.labels, busiest.index < labels.count {
                     label = "label '\(String(decoding: labels[busiest.index], as: UTF8.self))'"
                 } else {
                     label = "label #\(busiest.index + 1)"
                 }
-                detail += "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see limits.families"
+                detail +=
+                    "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see limits.families"
             }
             return LineError(.cardinalityLimit, detail)
         }

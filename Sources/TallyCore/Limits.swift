@@ -21,9 +21,11 @@ public struct Limits: Sendable, Equatable {
     /// Distinct values one set series holds in its window; more are refused (`set_overflow`).
     public var setMaxValues = 10_000
 
-    public init(maxSeriesPerFamily: Int = 10_000, maxSeriesPerService: Int = 100_000, families: [String: Int] = [:],
-                ttl: Double = 0, familyTTL: [String: Double] = [:], dropLabels: [String: [String]] = [:],
-                setWindow: Double = 60, setMaxValues: Int = 10_000) {
+    public init(
+        maxSeriesPerFamily: Int = 10_000, maxSeriesPerService: Int = 100_000, families: [String: Int] = [:],
+        ttl: Double = 0, familyTTL: [String: Double] = [:], dropLabels: [String: [String]] = [:],
+        setWindow: Double = 60, setMaxValues: Int = 10_000
+    ) {
         self.maxSeriesPerFamily = maxSeriesPerFamily
         self.maxSeriesPerService = maxSeriesPerService
         self.families = families

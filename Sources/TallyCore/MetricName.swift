@@ -47,9 +47,13 @@ public enum MetricName {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         for b in bytes {
-            if b == 0x2E || b == 0x2D { out.append(0x5F) }
-            else if isAlpha(b) || isDigit(b) || b == 0x5F { out.append(b) }
-            else { return nil }
+            if b == 0x2E || b == 0x2D {
+                out.append(0x5F)
+            } else if isAlpha(b) || isDigit(b) || b == 0x5F {
+                out.append(b)
+            } else {
+                return nil
+            }
         }
         let name = String(decoding: out, as: UTF8.self)
         return isValidLabelName(name) ? name : nil

@@ -33,7 +33,10 @@ public enum NumberParser {
             i += 1
             while i < end, MetricName.isDigit(p[i]) {
                 if significant > 0 || p[i] != UInt8(ascii: "0") { significant += 1 }
-                if significant <= 19 { mantissa = mantissa &* 10 &+ UInt64(p[i] &- 0x30); fractionDigits += 1 }
+                if significant <= 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(p[i] &- 0x30)
+                    fractionDigits += 1
+                }
                 digits += 1
                 i += 1
             }

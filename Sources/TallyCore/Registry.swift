@@ -52,15 +52,20 @@ public final class Registry: @unchecked Sendable {
     let shardMask: Int
     private let statsCells: Mutex<[IngestStatsCell]>
 
-    public init(families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16, epoch: Double = 0) {
+    public init(
+        families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16,
+        epoch: Double = 0
+    ) {
         self.epoch = epoch
         setMaxValues = Atomic(limits.setMaxValues)
         var n = 1
         while n < max(shardCount, 1) { n <<= 1 }
         self.families = families
         self.services = services
-        cardinality = Mutex(Cardinality(limits: limits, perFamily: Array(repeating: [], count: services.count),
-                                        perService: Array(repeating: 0, count: services.count)))
+        cardinality = Mutex(
+            Cardinality(
+                limits: limits, perFamily: Array(repeating: [], count: services.count),
+                perService: Array(repeating: 0, count: services.count)))
         shardLocks = UnsafeMutablePointer<Mutex<[SeriesStore]>>.allocate(capacity: n)
         for i in 0..<n {
             (shardLocks + i).initialize(to: Mutex([SeriesStore](repeating: SeriesStore(), count: services.count)))
@@ -94,14 +99,18 @@ public final class Registry: @unchecked Sendable {
     /// Creating the series is subject to the limits; nil when applied. `generation` is the
     /// family table's generation the key was built in: a swap since then means `.stale`.
     @inline(__always)
-    func apply(service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-               generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>) -> Refusal? {
+    func apply(
+        service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
+        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
+    ) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
             return stores.withUnsafeMutableBufferPointer { stores in
-                stores[service].fold(key, hash: hash, width: width, stamp: stamp, updates,
-                                     setMax: setMaxValues.load(ordering: .relaxed)) {
+                stores[service].fold(
+                    key, hash: hash, width: width, stamp: stamp, updates,
+                    setMax: setMaxValues.load(ordering: .relaxed)
+                ) {
                     admitSeries(service: service, family: family)
                 }
             }
@@ -111,7 +120,10 @@ public final class Registry: @unchecked Sendable {
     /// Runs `body` holding every shard lock (taken in order), then `after(i)` for each shard
     /// while its lock (and those before it) is still held.
     private func withEveryShard(from i: Int = 0, _ body: () -> Void, after: (Int, inout [SeriesStore]) -> Void) {
-        guard i < shardCountValue else { body(); return }
+        guard i < shardCountValue else {
+            body()
+            return
+        }
         withShard(i) { stores in
             withEveryShard(from: i + 1, body, after: after)
             after(i, &stores)
@@ -123,17 +135,22 @@ public final class Registry: @unchecked Sendable {
     /// changed layout (labels, type, buckets, drop_labels) or left the catalogue are removed.
     /// Returns how many series were removed.
     @discardableResult
-    public func replaceCatalogue(_ catalogue: Catalogue, dropLabels: [String: [String]], defaultBuckets: [Double]) -> Int {
+    public func replaceCatalogue(_ catalogue: Catalogue, dropLabels: [String: [String]], defaultBuckets: [Double])
+        -> Int
+    {
         var purge = Set<Int>()
         var removed = 0
-        withEveryShard({
-            purge = Set(families.replace(catalogue: catalogue, dropLabels: dropLabels, defaultBuckets: defaultBuckets))
-        }, after: { _, stores in
-            guard !purge.isEmpty else { return }
-            for service in stores.indices {
-                removed += removeSeries(&stores[service], service: service) { family, _ in purge.contains(family) }
-            }
-        })
+        withEveryShard(
+            {
+                purge = Set(
+                    families.replace(catalogue: catalogue, dropLabels: dropLabels, defaultBuckets: defaultBuckets))
+            },
+            after: { _, stores in
+                guard !purge.isEmpty else { return }
+                for service in stores.indices {
+                    removed += removeSeries(&stores[service], service: service) { family, _ in purge.contains(family) }
+                }
+            })
         return removed
     }
 
@@ -195,7 +212,8 @@ public final class Registry: @unchecked Sendable {
         key.withUnsafeBytes { k in
             let hash = ByteHash.hash(k)
             return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Bool in
-                guard stores[service].find(k, hash: hash) == nil, admitSeries(service: service, family: family) == nil else { return false }
+                guard stores[service].find(k, hash: hash) == nil, admitSeries(service: service, family: family) == nil
+                else { return false }
                 let index = stores[service].insert(k, hash: hash, width: values.count)
                 stores[service].stamps[index] = stamp
                 let offset = Int(stores[service].offsets[index])
@@ -213,10 +231,13 @@ public final class Registry: @unchecked Sendable {
         return cardinality.withLock { c in
             let maxSeries = c.limits.maxSeries(family: name)
             if c.perFamily[service].count <= family {
-                c.perFamily[service].append(contentsOf: repeatElement(0, count: family + 1 - c.perFamily[service].count))
+                c.perFamily[service].append(
+                    contentsOf: repeatElement(0, count: family + 1 - c.perFamily[service].count))
             }
             if c.perFamily[service][family] >= maxSeries { return .familyLimit(limit: maxSeries) }
-            if c.perService[service] >= c.limits.maxSeriesPerService { return .serviceLimit(limit: c.limits.maxSeriesPerService) }
+            if c.perService[service] >= c.limits.maxSeriesPerService {
+                return .serviceLimit(limit: c.limits.maxSeriesPerService)
+            }
             c.perFamily[service][family] += 1
             c.perService[service] += 1
             return nil
@@ -298,7 +319,10 @@ public final class Registry: @unchecked Sendable {
         var order: [String] = []
         for cell in cells {
             let s = cell.read()
-            if merged[cell.transport] == nil { order.append(cell.transport); merged[cell.transport] = IngestStats() }
+            if merged[cell.transport] == nil {
+                order.append(cell.transport)
+                merged[cell.transport] = IngestStats()
+            }
             merged[cell.transport]!.merge(s)
         }
         return order.map { ($0, merged[$0]!) }

@@ -150,7 +150,9 @@ extension SeriesStore {
         }
         guard members else { return nil }
         var overflow = false
-        for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) { overflow = true }
+        for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) {
+            overflow = true
+        }
         return overflow ? .setOverflow(limit: setMax) : nil
     }
 }

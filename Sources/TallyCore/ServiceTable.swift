@@ -53,7 +53,9 @@ public final class ServiceTable: Sendable {
         return flatNames.withUnsafeBytes { flat in
             flatOffsets.withUnsafeBufferPointer { offsets -> Int? in
                 for i in 0..<(offsets.count &- 1) where offsets[i &+ 1] &- offsets[i] == n {
-                    if n == 0 || ByteHash.equal(flat.baseAddress! + offsets[i], bytes.baseAddress!, count: n) { return i }
+                    if n == 0 || ByteHash.equal(flat.baseAddress! + offsets[i], bytes.baseAddress!, count: n) {
+                        return i
+                    }
                 }
                 return nil
             }

@@ -81,7 +81,9 @@ public enum StateSnapshot {
     /// restored series count as updated at `now` for their ttl.
     public static func restore(_ bytes: [UInt8], into registry: Registry, now: Double) throws(FormatError) -> Summary {
         var r = Reader(bytes: bytes)
-        guard try r.bytes(magic.count) == magic else { throw FormatError(description: "not a tallyd state file (or another version)") }
+        guard try r.bytes(magic.count) == magic else {
+            throw FormatError(description: "not a tallyd state file (or another version)")
+        }
         guard bytes.count >= magic.count + trailer.count, Array(bytes.suffix(trailer.count)) == trailer else {
             throw FormatError(description: "the file is truncated (no trailer)")
         }
@@ -99,7 +101,9 @@ public enum StateSnapshot {
             let name = try r.string()
             let help = try r.string()
             let typeCode = Int(try r.u8())
-            guard typeCode < FamilyType.allCases.count else { throw FormatError(description: "unknown family type \(typeCode)") }
+            guard typeCode < FamilyType.allCases.count else {
+                throw FormatError(description: "unknown family type \(typeCode)")
+            }
             let documented = try r.u8() == 1
             let retired = try r.u8() == 1
             var labels: [String] = []
@@ -109,8 +113,9 @@ public enum StateSnapshot {
             var dropped: [String] = []
             for _ in 0..<(try r.count()) { dropped.append(try r.string()) }
             let unit = FamilyUnitCode.unit(try r.u8())
-            var d = FamilyDescriptor(name: name, type: FamilyType.allCases[typeCode], help: help, labels: documented ? labels : nil,
-                                     buckets: buckets, unit: unit)
+            var d = FamilyDescriptor(
+                name: name, type: FamilyType.allCases[typeCode], help: help, labels: documented ? labels : nil,
+                buckets: buckets, unit: unit)
             d.droppedLabels = dropped
             widths.append(d.slotWidth)
             descriptors.append(d)
@@ -128,9 +133,18 @@ public enum StateSnapshot {
             let width = try r.count()
             values.removeAll(keepingCapacity: true)
             for _ in 0..<width { values.append(try r.f64()) }
-            guard let s = serviceMap[service] else { summary.skippedService += 1; continue }
-            guard let f = familyMap[family], widths[family] == width else { summary.skippedFamily += 1; continue }
-            guard isValidKey(labels, descriptor: descriptors[family]) else { summary.skippedOther += 1; continue }
+            guard let s = serviceMap[service] else {
+                summary.skippedService += 1
+                continue
+            }
+            guard let f = familyMap[family], widths[family] == width else {
+                summary.skippedFamily += 1
+                continue
+            }
+            guard isValidKey(labels, descriptor: descriptors[family]) else {
+                summary.skippedOther += 1
+                continue
+            }
             key.removeAll(keepingCapacity: true)
             withUnsafeBytes(of: UInt32(f).littleEndian) { key.append(contentsOf: $0) }
             key.append(contentsOf: labels)
@@ -157,8 +171,8 @@ public enum StateSnapshot {
         var previous: String? = nil
         for p in parts {
             guard let sep = p.firstIndex(of: 1), let name = String(validating: p[p.startIndex..<sep], as: UTF8.self),
-                  MetricName.isValidLabelName(name), !MetricName.isReservedLabel(name, for: d.type),
-                  String(validating: p[(sep + 1)...], as: UTF8.self) != nil
+                MetricName.isValidLabelName(name), !MetricName.isReservedLabel(name, for: d.type),
+                String(validating: p[(sep + 1)...], as: UTF8.self) != nil
             else { return false }
             if let previous, previous >= name { return false }
             previous = name
@@ -190,7 +204,9 @@ public enum StateSnapshot {
         var at = 0
 
         mutating func bytes(_ n: Int) throws(FormatError) -> [UInt8] {
-            guard n >= 0, n <= bytes.count - at else { throw FormatError(description: "the file is truncated at byte \(at)") }
+            guard n >= 0, n <= bytes.count - at else {
+                throw FormatError(description: "the file is truncated at byte \(at)")
+            }
             defer { at += n }
             return Array(bytes[at..<at + n])
         }
@@ -207,7 +223,9 @@ public enum StateSnapshot {
         /// A count or length: never more than the bytes left, so a corrupt one cannot allocate wildly.
         mutating func count() throws(FormatError) -> Int {
             let n = Int(try u32())
-            guard n <= bytes.count - at else { throw FormatError(description: "a length of \(n) at byte \(at - 4) runs past the end") }
+            guard n <= bytes.count - at else {
+                throw FormatError(description: "a length of \(n) at byte \(at - 4) runs past the end")
+            }
             return n
         }
         mutating func index(_ limit: Int) throws(FormatError) -> Int {

@@ -49,8 +49,11 @@ public struct StatsDLine: Sendable {
         while i < n && line[i] != UInt8(ascii: ":") {
             let b = line[i]
             if !(MetricName.isAlpha(b) || MetricName.isDigit(b) || b == 0x5F || b == 0x2E || b == 0x2D) {
-                if b == UInt8(ascii: "|") { return .failure(LineError(.malformedLine, "no ':' between name and value")) }
-                if nameEnd < 0 && i > 0 && (b == UInt8(ascii: ",") || b == UInt8(ascii: "#") || b == UInt8(ascii: "[")) {
+                if b == UInt8(ascii: "|") {
+                    return .failure(LineError(.malformedLine, "no ':' between name and value"))
+                }
+                if nameEnd < 0 && i > 0 && (b == UInt8(ascii: ",") || b == UInt8(ascii: "#") || b == UInt8(ascii: "["))
+                {
                     nameEnd = i
                     nameStyle = b == UInt8(ascii: ",") ? .influx : b == UInt8(ascii: "#") ? .librato : .signalfx
                     var j = i + 1
@@ -68,14 +71,19 @@ public struct StatsDLine: Sendable {
                     }
                     break
                 }
-                return .failure(LineError(.invalidName, "name has character \(LineError.describe(byte: b)) at byte \(i)"))
+                return .failure(
+                    LineError(.invalidName, "name has character \(LineError.describe(byte: b)) at byte \(i)"))
             }
             i += 1
         }
-        if i == n || line[i] != UInt8(ascii: ":") { return .failure(LineError(.malformedLine, "no ':' after the name")) }
+        if i == n || line[i] != UInt8(ascii: ":") {
+            return .failure(LineError(.malformedLine, "no ':' after the name"))
+        }
         let nameLength = nameEnd >= 0 ? nameEnd : i
         if nameLength == 0 { return .failure(LineError(.invalidName, "empty name")) }
-        if nameLength > maxNameLength { return .failure(LineError(.nameTooLong, "name is \(nameLength) bytes, the limit is \(maxNameLength)")) }
+        if nameLength > maxNameLength {
+            return .failure(LineError(.nameTooLong, "name is \(nameLength) bytes, the limit is \(maxNameLength)"))
+        }
         let name = 0..<nameLength
         // values
         let valueStart = i + 1
@@ -121,13 +129,15 @@ public struct StatsDLine: Sendable {
                 guard !seenRate else { return .failure(LineError(.malformedLine, "two sample rates")) }
                 seenRate = true
                 guard let r = NumberParser.parse(line, (fieldStart + 1)..<i), r > 0, r <= 1 else {
-                    return .failure(LineError(.invalidSampleRate, "sample rate '\(LineError.text(line, (fieldStart + 1)..<i))'"))
+                    return .failure(
+                        LineError(.invalidSampleRate, "sample rate '\(LineError.text(line, (fieldStart + 1)..<i))'"))
                 }
                 rate = r
             case UInt8(ascii: "#"):
                 guard !seenTags else { return .failure(LineError(.malformedLine, "two tag sections")) }
                 guard nameStyle == .none else {
-                    return .failure(LineError(.mixedTagStyles, "tags in the name (\(nameStyle) style) and a |# tag section"))
+                    return .failure(
+                        LineError(.mixedTagStyles, "tags in the name (\(nameStyle) style) and a |# tag section"))
                 }
                 seenTags = true
                 tags = (fieldStart + 1)..<i
@@ -136,7 +146,8 @@ public struct StatsDLine: Sendable {
                 break  // DogStatsD container id: not a label
             case UInt8(ascii: "T"):
                 break  // DogStatsD client timestamp: we expose current values, not timestamps
-            case UInt8(ascii: "c") where field.count >= 5 && line[fieldStart + 1] == UInt8(ascii: "a")
+            case UInt8(ascii: "c")
+            where field.count >= 5 && line[fieldStart + 1] == UInt8(ascii: "a")
                 && line[fieldStart + 2] == UInt8(ascii: "r") && line[fieldStart + 3] == UInt8(ascii: "d")
                 && line[fieldStart + 4] == UInt8(ascii: ":"):
                 break  // DogStatsD cardinality hint: tallyd's limits decide

@@ -108,8 +108,14 @@ public struct TextWriter: ~Copyable {
     /// A sample value: integers without exponent or fraction, the rest shortest round-trip,
     /// and `NaN`, `+Inf`, `-Inf` as Prometheus spells them.
     public mutating func value(_ v: Double) {
-        if v.isNaN { append("NaN"); return }
-        if v.isInfinite { append(v < 0 ? "-Inf" : "+Inf"); return }
+        if v.isNaN {
+            append("NaN")
+            return
+        }
+        if v.isInfinite {
+            append(v < 0 ? "-Inf" : "+Inf")
+            return
+        }
         if v == v.rounded(.towardZero) && abs(v) < 1e15 {
             integer(Int64(v))
             return
@@ -118,7 +124,10 @@ public struct TextWriter: ~Copyable {
     }
 
     public mutating func integer(_ i: Int64) {
-        if i == 0 { append(byte: 0x30); return }
+        if i == 0 {
+            append(byte: 0x30)
+            return
+        }
         var n = i.magnitude
         if i < 0 { append(byte: UInt8(ascii: "-")) }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of digit scratch

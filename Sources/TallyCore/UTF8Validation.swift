@@ -16,7 +16,10 @@ public enum UTF8Validation {
         while i < end {
             let b = p[i]
             if b == 0 { return false }
-            if b < 0x80 { i += 1; continue }
+            if b < 0x80 {
+                i += 1
+                continue
+            }
             let len = sequenceLength(p, at: i, end: end)
             if len == 0 { return false }
             i += len

@@ -7,7 +7,8 @@ struct AdminScrape {
         do {
             connection = try Connection(.tcp(host: host, port: port))
         } catch {
-            throw AddressError(message: "cannot reach tallyd's admin endpoint at \(host):\(port) (--admin none to skip)")
+            throw AddressError(
+                message: "cannot reach tallyd's admin endpoint at \(host):\(port) (--admin none to skip)")
         }
         try connection.send(Array("GET /metrics HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8))
         let body = connection.receiveAll(timeout: max(1, Int(timeout)))
@@ -18,7 +19,9 @@ struct AdminScrape {
         var out = AdminScrape()
         let bodyText = text.split(separator: "\r\n\r\n", maxSplits: 1).last ?? ""
         for line in bodyText.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
             let series = line[..<space]
             if let brace = series.firstIndex(of: "{") {
                 out.samples.append((String(series[..<brace]), String(series[brace...]), value))

@@ -1,6 +1,7 @@
 import CTallyNet
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected socket to tallyd: datagrams (UDP, Unix) or a TCP stream of lines.
@@ -15,7 +16,10 @@ final class Connection {
             fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw Connection.error("socket") }
             guard tally_unix_attach(fd, path, 0) == 0 else {
-                let e = errno == ENAMETOOLONG ? AddressError(message: "unix socket path is too long: \(path)") : Connection.error("connect to unix:\(path)")
+                let e =
+                    errno == ENAMETOOLONG
+                    ? AddressError(message: "unix socket path is too long: \(path)")
+                    : Connection.error("connect to unix:\(path)")
                 Glibc.close(fd)
                 throw e
             }
@@ -81,9 +85,11 @@ final class Connection {
     /// the kernel refuses with ENOBUFS/EAGAIN count as not sent.
     func sendBatch(_ packets: UnsafeBufferPointer<UnsafeRawPointer?>, lengths: UnsafeBufferPointer<Int>) -> Int {
         if address.isDatagram {
-            let n = tally_sendmmsg(fd, packets.baseAddress!, lengths.baseAddress!.withMemoryRebound(to: Int.self, capacity: lengths.count) {
-                UnsafeRawPointer($0).assumingMemoryBound(to: size_t.self)
-            }, UInt32(packets.count))
+            let n = tally_sendmmsg(
+                fd, packets.baseAddress!,
+                lengths.baseAddress!.withMemoryRebound(to: Int.self, capacity: lengths.count) {
+                    UnsafeRawPointer($0).assumingMemoryBound(to: size_t.self)
+                }, UInt32(packets.count))
             return max(0, Int(n))
         }
         var sent = 0

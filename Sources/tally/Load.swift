@@ -3,8 +3,9 @@ import Dispatch
 import Synchronization
 import TallyCore
 import TallySystem
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A load generator: prebuilt packets of counter lines over S series, sent in batches
@@ -13,13 +14,13 @@ struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send counter lines as fast as asked and report what tallyd received and what it cost.",
         discussion: """
-        The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's \
-        admin endpoint (--admin) is read: lines received, accepted and refused, kernel \
-        drops, and process_cpu_seconds_total, from which CPU-seconds per million lines \
-        follow.
+            The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's \
+            admin endpoint (--admin) is read: lines received, accepted and refused, kernel \
+            drops, and process_cpu_seconds_total, from which CPU-seconds per million lines \
+            follow.
 
-        The last line is machine-readable: RESULT key=value ...
-        """)
+            The last line is machine-readable: RESULT key=value ...
+            """)
 
     @Option(help: "UDP target host:port.") var udp: String?
     @Option(help: "Unix datagram socket path.") var unix: String?
@@ -33,9 +34,15 @@ struct Load: ParsableCommand {
     @Option(help: "The service the lines name.") var service = "order_executor"
 
     func validate() throws {
-        guard [udp, unix, tcp].compactMap({ $0 }).count <= 1 else { throw ValidationError("give at most one of --udp, --unix, --tcp") }
-        guard linesPerPacket >= 1, series >= 1, senders >= 1 else { throw ValidationError("--lines-per-packet, --series and --senders must be at least 1") }
-        guard rate == "max" || (Double(rate) ?? 0) > 0 else { throw ValidationError("--rate is a number of lines per second or 'max'") }
+        guard [udp, unix, tcp].compactMap({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --udp, --unix, --tcp")
+        }
+        guard linesPerPacket >= 1, series >= 1, senders >= 1 else {
+            throw ValidationError("--lines-per-packet, --series and --senders must be at least 1")
+        }
+        guard rate == "max" || (Double(rate) ?? 0) > 0 else {
+            throw ValidationError("--rate is a number of lines per second or 'max'")
+        }
         guard Load.seconds(duration) != nil else { throw ValidationError("--duration looks like 500ms, 10s, 1m or 1h") }
     }
 
@@ -48,10 +55,15 @@ struct Load: ParsableCommand {
 
     func run() throws {
         let address: TallyAddress
-        if let udp { address = try TallyAddress.parse(udp) }
-        else if let unix { address = .unix(path: unix) }
-        else if let tcp { address = try TallyAddress.parse("tcp:" + tcp) }
-        else { address = try TallyAddress.fromEnvironment() }
+        if let udp {
+            address = try TallyAddress.parse(udp)
+        } else if let unix {
+            address = .unix(path: unix)
+        } else if let tcp {
+            address = try TallyAddress.parse("tcp:" + tcp)
+        } else {
+            address = try TallyAddress.fromEnvironment()
+        }
         let seconds = Load.seconds(duration)!
         let adminTarget: (String, Int)? = admin == "none" ? nil : try TallyAddress.hostPort(admin)
 
@@ -98,7 +110,9 @@ struct Load: ParsableCommand {
                         next += 1
                         if next == packetCount { next = 0 }
                     }
-                    let n = ptrs.withUnsafeBufferPointer { p in lens.withUnsafeBufferPointer { l in connection.sendBatch(p, lengths: l) } }
+                    let n = ptrs.withUnsafeBufferPointer { p in
+                        lens.withUnsafeBufferPointer { l in connection.sendBatch(p, lengths: l) }
+                    }
                     mine += n
                     if n < batch { next = (next + packetCount - (batch - n)) % packetCount }
                     if let rateLimit {
@@ -118,10 +132,14 @@ struct Load: ParsableCommand {
         let elapsed = Load.now() - start
         if let message = failure.withLock({ $0 }) { throw AddressError(message: message) }
         let sentLines = sentPackets.load(ordering: .relaxed) * linesPerPacket
-        print("sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = \(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) lines/packet, \(covered) series, \(address))")
+        print(
+            "sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = \(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) lines/packet, \(covered) series, \(address))"
+        )
 
         guard let adminTarget, let before else {
-            print("RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed))")
+            print(
+                "RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed))"
+            )
             return
         }
         // Let tallyd empty its queues: wait until its received count stops moving (max 5 s).
@@ -141,9 +159,15 @@ struct Load: ParsableCommand {
         let drops = delta("tally_udp_receive_drops_total")
         let cpu = delta("process_cpu_seconds_total")
         let perMillion = received > 0 ? cpu / received * 1e6 : 0
-        print("received  \(Int(received)) lines (\(fmt(sentLines > 0 ? received / Double(sentLines) * 100 : 0, 2))% of sent), accepted \(Int(accepted)), refused \(Int(rejected)), kernel drops \(Int(drops)) datagrams")
-        print("tallyd    \(fmt(cpu, 2)) CPU-seconds = \(fmt(perMillion, 3)) CPU-seconds per million lines received; \(fmt(received / elapsed / 1e6, 3))M lines/s received")
-        print("RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed)) received=\(Int(received)) accepted=\(Int(accepted)) rejected=\(Int(rejected)) drops=\(Int(drops)) cpu_seconds=\(fmt(cpu, 3)) cpu_per_million=\(fmt(perMillion, 3))")
+        print(
+            "received  \(Int(received)) lines (\(fmt(sentLines > 0 ? received / Double(sentLines) * 100 : 0, 2))% of sent), accepted \(Int(accepted)), refused \(Int(rejected)), kernel drops \(Int(drops)) datagrams"
+        )
+        print(
+            "tallyd    \(fmt(cpu, 2)) CPU-seconds = \(fmt(perMillion, 3)) CPU-seconds per million lines received; \(fmt(received / elapsed / 1e6, 3))M lines/s received"
+        )
+        print(
+            "RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed)) received=\(Int(received)) accepted=\(Int(accepted)) rejected=\(Int(rejected)) drops=\(Int(drops)) cpu_seconds=\(fmt(cpu, 3)) cpu_per_million=\(fmt(perMillion, 3))"
+        )
     }
 }
 

@@ -1,7 +1,8 @@
 import ArgumentParser
 import TallySystem
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -10,24 +11,25 @@ struct Tally: ParsableCommand {
         commandName: "tally",
         abstract: "Send StatsD lines to tallyd, or put it under load.",
         discussion: """
-        TARGET comes from TALLY_ADDR (default 127.0.0.1:8125):
-          host:port        UDP          e.g. TALLY_ADDR=127.0.0.1:8125
-          unix:/path       Unix datagram socket (ingest.unix in tallyd.yaml)
-          tcp:host:port    TCP, newline-terminated lines
+            TARGET comes from TALLY_ADDR (default 127.0.0.1:8125):
+              host:port        UDP          e.g. TALLY_ADDR=127.0.0.1:8125
+              unix:/path       Unix datagram socket (ingest.unix in tallyd.yaml)
+              tcp:host:port    TCP, newline-terminated lines
 
-        EXAMPLES
-          tally send 'api_gateway.jobs:1|c|#queue:default'
-          tally send 'db_connections_total:7|g|#service:risk_manager'
-          printf 'order_executor.fills:2|c\\n' | tally send
-          tally load --rate max --duration 10s --senders 2
-        """,
+            EXAMPLES
+              tally send 'api_gateway.jobs:1|c|#queue:default'
+              tally send 'db_connections_total:7|g|#service:risk_manager'
+              printf 'order_executor.fills:2|c\\n' | tally send
+              tally load --rate max --duration 10s --senders 2
+            """,
         subcommands: [Send.self, Load.self])
 }
 
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send lines (arguments, or stdin when there are none).",
-        discussion: "Lines are packed into datagrams of at most --packet-size bytes; over TCP each line ends with a newline.")
+        discussion:
+            "Lines are packed into datagrams of at most --packet-size bytes; over TCP each line ends with a newline.")
 
     @Argument(help: "StatsD lines, e.g. 'name:1|c|#service:api_gateway'.")
     var lines: [String] = []

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TallyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where a sender sends: `host:port` (UDP), `unix:/path` (Unix datagram), `tcp:host:port`.
 /// Every sender we ship reads it from `TALLY_ADDR`, defaulting to UDP 127.0.0.1:8125.

@@ -5,53 +5,56 @@ import TallyServer
 import TallySystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
 struct Tallyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tallyd",
-        abstract: "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
+        abstract:
+            "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
         discussion: """
-        SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
-        with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
-          name:value|type[|@rate][|#tag:value,...]
-          c   counter (adds value/rate)    g   gauge (+N/-N adjust it)
-          ms  timer in milliseconds, stored in seconds
-          h d observation in the family's unit (seconds, bytes)
-          s   set member: a gauge of distinct members in limits.set_window
-        e.g.
-          echo 'db_connections_total:7|g|#service:risk_manager' \\
-            | socat - UDP:127.0.0.1:8125
+            SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
+            with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
+              name:value|type[|@rate][|#tag:value,...]
+              c   counter (adds value/rate)    g   gauge (+N/-N adjust it)
+              ms  timer in milliseconds, stored in seconds
+              h d observation in the family's unit (seconds, bytes)
+              s   set member: a gauge of distinct members in limits.set_window
+            e.g.
+              echo 'db_connections_total:7|g|#service:risk_manager' \\
+                | socat - UDP:127.0.0.1:8125
 
-        SERVICE: a service_name: or service: tag, else a <service>. prefix
-          (order_executor.orders_placed_total:1|c|#...), else default_service.
+            SERVICE: a service_name: or service: tag, else a <service>. prefix
+              (order_executor.orders_placed_total:1|c|#...), else default_service.
 
-        DOCUMENTED FAMILIES are strict: the type must fit, every documented
-          label must arrive as a tag; other tags are dropped and counted.
-          Other names become new families (counters get _total, timers
-          _seconds) unless unknown_families: reject.
+            DOCUMENTED FAMILIES are strict: the type must fit, every documented
+              label must arrive as a tag; other tags are dropped and counted.
+              Other names become new families (counters get _total, timers
+              _seconds) unless unknown_families: reject.
 
-        SCRAPE each service on its own port: curl 127.0.0.1:8003/metrics
-          tallyd's own counters: curl 127.0.0.1:9102/metrics
+            SCRAPE each service on its own port: curl 127.0.0.1:8003/metrics
+              tallyd's own counters: curl 127.0.0.1:9102/metrics
 
-        REFUSED LINES are counted in tally_lines_rejected_total{reason} and
-          logged at most once per second per reason:
-        \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
+            REFUSED LINES are counted in tally_lines_rejected_total{reason} and
+              logged at most once per second per reason:
+            \(RejectReason.allCases.map { "  \($0.rawValue.padding(20)) \($0.explanation)" }.joined(separator: "\n"))
 
-        LIMITS: limits.max_series_per_family/_per_service refuse new series,
-          limits.ttl expires silent ones, limits.families.<name>.drop_labels
-          aggregates unique-id labels away (see README "Limits, by example").
+            LIMITS: limits.max_series_per_family/_per_service refuse new series,
+              limits.ttl expires silent ones, limits.families.<name>.drop_labels
+              aggregates unique-id labels away (see README "Limits, by example").
 
-        SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout,
-          unknown_families, limits and the catalogue apply live); SIGTERM
-          drains and exits 0.
-        SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
-          socket activation by FileDescriptorName; see systemd/tally.service.
-        """)
+            SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout,
+              unknown_families, limits and the catalogue apply live); SIGTERM
+              drains and exits 0.
+            SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
+              socket activation by FileDescriptorName; see systemd/tally.service.
+            """)
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("Configuration file (YAML). Without it the embedded default runs.", valueName: "file"))
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("Configuration file (YAML). Without it the embedded default runs.", valueName: "file"))
     var configPath: String?
 
     @Flag(name: .long, help: "Print the embedded default configuration and exit.")
@@ -60,10 +63,18 @@ struct Tallyd: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the embedded metric catalogue (families.yaml) and exit.")
     var printDefaultCatalogue = false
 
-    @Option(name: .long, help: ArgumentHelp("Save the series here at stop and every state_interval, and restore them at start (overrides state_file in the config). The installed unit uses %S/tally/state.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Save the series here at stop and every state_interval, and restore them at start (overrides state_file in the config). The installed unit uses %S/tally/state.",
+            valueName: "file"))
     var stateFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is valid, 1 if not.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is valid, 1 if not.",
+            valueName: "file"))
     var checkConfig: String?
 
     func run() async throws {
@@ -79,7 +90,8 @@ struct Tallyd: AsyncParsableCommand {
             // Everything start-up would check before binding, and nothing that makes a thread.
             do {
                 let loaded = try LoadedConfig(try Self.load(path))
-                print("\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
+                print(
+                    "\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
                 return
             } catch {
                 Self.fail("\(error)")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 @Suite struct CatalogueTests {
@@ -7,10 +8,20 @@ import Testing
         ([.init(name: "c", type: .counter, help: "", labels: [])], .counterWithoutTotal("c")),
         ([.init(name: "g", type: .gauge, help: "", labels: ["a-b"])], .invalidLabelName(family: "g", label: "a-b")),
         ([.init(name: "g", type: .gauge, help: "", labels: ["a", "a"])], .duplicateLabel(family: "g", label: "a")),
-        ([.init(name: "h", type: .histogram, help: "", labels: ["le"], buckets: [1])], .reservedLabel(family: "h", label: "le")),
-        ([.init(name: "h", type: .histogram, help: "", labels: [], buckets: [2, 1])], .badBuckets(family: "h", reason: "bucket bounds must be strictly ascending")),
-        ([.init(name: "h", type: .histogram, help: "", labels: [], buckets: [1]),
-          .init(name: "h_count", type: .gauge, help: "", labels: [])], .duplicateFamily("h_count")),
+        (
+            [.init(name: "h", type: .histogram, help: "", labels: ["le"], buckets: [1])],
+            .reservedLabel(family: "h", label: "le")
+        ),
+        (
+            [.init(name: "h", type: .histogram, help: "", labels: [], buckets: [2, 1])],
+            .badBuckets(family: "h", reason: "bucket bounds must be strictly ascending")
+        ),
+        (
+            [
+                .init(name: "h", type: .histogram, help: "", labels: [], buckets: [1]),
+                .init(name: "h_count", type: .gauge, help: "", labels: []),
+            ], .duplicateFamily("h_count")
+        ),
     ]
 
     @Test(arguments: bad)
@@ -19,7 +30,8 @@ import Testing
     }
 
     @Test func unitIsReadFromTheName() {
-        #expect(FamilyDescriptor(name: "a_seconds", type: .histogram, help: "", labels: [], buckets: [1]).unit == .seconds)
+        #expect(
+            FamilyDescriptor(name: "a_seconds", type: .histogram, help: "", labels: [], buckets: [1]).unit == .seconds)
         #expect(FamilyDescriptor(name: "a_bytes", type: .summary, help: "", labels: []).unit == .bytes)
         #expect(FamilyDescriptor(name: "a_usd", type: .gauge, help: "", labels: []).unit == FamilyUnit.none)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 /// The StatsD dialects and DogStatsD extensions, folded end to end through the ingestor.
@@ -30,7 +31,8 @@ import Testing
 
     @Test func eventsServiceChecksAndClientTelemetryAreSkippedNotRefused() {
         let h = Harness()
-        h.send("""
+        h.send(
+            """
             _e{5,4}:title|text|#service:strategy_service
             _sc|db.ok|0|#service:strategy_service
             datadog.dogstatsd.client.metrics:3|c|#client:py,client_version:0.49
@@ -89,7 +91,8 @@ import Testing
     }
 
     @Test func perFamilyOverrideAndPerServiceLimit() {
-        let h = Harness(limits: Limits(maxSeriesPerFamily: 2, maxSeriesPerService: 4, families: ["position_pnl_usd": 10]))
+        let h = Harness(
+            limits: Limits(maxSeriesPerFamily: 2, maxSeriesPerService: 4, families: ["position_pnl_usd": 10]))
         for i in 0..<6 { h.send(pnl(i)) }
         #expect(h.stats.rejected(.cardinalityLimit) == 2)  // the service limit (4), not the family's (10)
         let details = h.rejections.withLock { $0.map(\.detail) }

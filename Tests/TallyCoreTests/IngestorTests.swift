@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 @Suite struct IngestorTests {
@@ -31,7 +32,8 @@ import Testing
 
     @Test func serviceNameTagWinsOverServiceTag() {
         let h = Harness()
-        h.send("http_requests_total:1|c|#service:risk_manager,service_name:strategy_service,method:GET,path:/x,status:200")
+        h.send(
+            "http_requests_total:1|c|#service:risk_manager,service_name:strategy_service,method:GET,path:/x,status:200")
         #expect(h.value("strategy_service", req) == 1)
         #expect(h.value("risk_manager", req) == nil)
     }
@@ -39,7 +41,10 @@ import Testing
     static let rejections: [(String, RejectReason)] = [
         ("http_requests_total:1|c|#method:GET,path:/x,status:200", .noService),
         ("http_requests_total:1|c|#service:nope,method:GET,path:/x,status:200", .unknownService),
-        ("order_executor.http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200", .serviceMismatch),
+        (
+            "order_executor.http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200",
+            .serviceMismatch
+        ),
         ("http_requests_total:1|g|#service:risk_manager,method:GET,path:/x,status:200", .typeMismatch),
         ("http_request_duration_seconds:1|c|#service:risk_manager,method:GET,path:/x", .typeMismatch),
         ("http_request_size_bytes:5|ms|#service:risk_manager,method:GET,path:/x", .unitMismatch),
@@ -70,8 +75,11 @@ import Testing
     @Test func badLinesNeverAffectOtherLinesOfThePacket() {
         let h = Harness()
         let good = "http_requests_total:1|c|#service:strategy_service,method:GET,path:/x,status:200"
-        h.send([good, "garbage", "http_requests_total:-1|c|#service:strategy_service,method:GET,path:/x,status:200",
-                good + "\r", "", "  " + good + "  ", "\u{1}\u{2}:|", good].joined(separator: "\n") + "\n")
+        h.send(
+            [
+                good, "garbage", "http_requests_total:-1|c|#service:strategy_service,method:GET,path:/x,status:200",
+                good + "\r", "", "  " + good + "  ", "\u{1}\u{2}:|", good,
+            ].joined(separator: "\n") + "\n")
         #expect(h.value("strategy_service", req) == 4)
         #expect(h.stats.lines == 7)
         #expect(h.stats.accepted == 4)
@@ -81,8 +89,11 @@ import Testing
     @Test func invalidUTF8AndNULAreRejectedPerLine() {
         let h = Harness()
         var packet = Array("db_connections_total:1|g|#service:risk_manager\n".utf8)
-        packet += Array("position_pnl_usd:1|g|#service:risk_manager,position_id:".utf8) + [0xFF, 0xFE] + Array(",symbol:X\n".utf8)
-        packet += Array("position_pnl_usd:1|g|#service:risk_manager,position_id:a".utf8) + [0x00] + Array(",symbol:X\n".utf8)
+        packet +=
+            Array("position_pnl_usd:1|g|#service:risk_manager,position_id:".utf8) + [0xFF, 0xFE]
+            + Array(",symbol:X\n".utf8)
+        packet +=
+            Array("position_pnl_usd:1|g|#service:risk_manager,position_id:a".utf8) + [0x00] + Array(",symbol:X\n".utf8)
         h.sendBytes(packet)
         #expect(h.reasons == [.invalidUTF8, .invalidUTF8])
         #expect(h.value("risk_manager", #"db_connections_total{service_name="risk_manager"}"#) == 1)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 /// Sets, expiry, drop_labels and duplicate tags: what `limits` does to series over time.
@@ -72,7 +73,8 @@ import Testing
 
     @Test func perFamilyTTLOverridesAndServiceGaugesNeverExpire() {
         let h = Harness(limits: Limits(ttl: 10, familyTTL: ["jobs_total": 0, "db_connections_total": 100]))
-        h.send("risk_manager.jobs:1|c\nrisk_manager.other:1|c\ndb_connections_total:3|g|#service:risk_manager", now: 1000)
+        h.send(
+            "risk_manager.jobs:1|c\nrisk_manager.other:1|c\ndb_connections_total:3|g|#service:risk_manager", now: 1000)
         h.send("service_up:1|g|#service:risk_manager", now: 1000)
         h.registry.sweep(now: 1050)
         let text = h.render("risk_manager", now: 1050)
@@ -111,8 +113,12 @@ import Testing
 
     @Test func dropLabelsAreCheckedAgainstTheCatalogue() {
         #expect(FamilyTable.problem(dropLabels: ["position_pnl_usd": ["position_id"]], catalogue: testCatalogue) == nil)
-        #expect(FamilyTable.problem(dropLabels: ["position_pnl_usd": ["side"]], catalogue: testCatalogue)?.contains("'side' is not a label of position_pnl_usd") == true)
-        #expect(FamilyTable.problem(dropLabels: ["db_connections_total": ["service_name"]], catalogue: testCatalogue)?.contains("service_name cannot be dropped") == true)
+        #expect(
+            FamilyTable.problem(dropLabels: ["position_pnl_usd": ["side"]], catalogue: testCatalogue)?.contains(
+                "'side' is not a label of position_pnl_usd") == true)
+        #expect(
+            FamilyTable.problem(dropLabels: ["db_connections_total": ["service_name"]], catalogue: testCatalogue)?
+                .contains("service_name cannot be dropped") == true)
         #expect(FamilyTable.problem(dropLabels: ["some_undocumented": ["x"]], catalogue: testCatalogue) == nil)
     }
 
@@ -128,7 +134,9 @@ import Testing
 
 @Suite struct CatalogueSwapTests {
     static let swapped = try! Catalogue(families: [
-        FamilyDescriptor(name: "http_requests_total", type: .counter, help: "Requests (new help).", labels: ["method", "path", "status"]),
+        FamilyDescriptor(
+            name: "http_requests_total", type: .counter, help: "Requests (new help).",
+            labels: ["method", "path", "status"]),
         FamilyDescriptor(name: "service_up", type: .gauge, help: "Up.", labels: ["service_name"]),
         FamilyDescriptor(name: "position_pnl_usd", type: .gauge, help: "PnL.", labels: ["symbol", "side"]),
         FamilyDescriptor(name: "orders_total", type: .counter, help: "Orders.", labels: ["service_name"]),
@@ -169,8 +177,10 @@ import Testing
         var key: [UInt8] = [0, 0, 0, 0] + Array("p1\0X\0".utf8)
         let refusal = key.withUnsafeMutableBytes { k in
             [SampleUpdate.set(1)].withUnsafeBufferPointer { u in
-                h.registry.apply(service: 1, family: 0, key: UnsafeRawBufferPointer(k), hash: ByteHash.hash(UnsafeRawBufferPointer(k)),
-                                 width: 1, generation: old, stamp: 0, u)
+                h.registry.apply(
+                    service: 1, family: 0, key: UnsafeRawBufferPointer(k),
+                    hash: ByteHash.hash(UnsafeRawBufferPointer(k)),
+                    width: 1, generation: old, stamp: 0, u)
             }
         }
         #expect(refusal == .stale)
@@ -182,7 +192,9 @@ import Testing
         h.send("position_pnl_usd:5|g|#service:risk_manager,position_id:p1,symbol:X")
         h.send("position_pnl_usd:5|g|#service:risk_manager,position_id:p2,symbol:X")
         h.registry.replaceCatalogue(Self.swapped, dropLabels: [:], defaultBuckets: [1])
-        h.send("position_pnl_usd:1|g|#service:risk_manager,symbol:X,side:long\nposition_pnl_usd:1|g|#service:risk_manager,symbol:X,side:short")
+        h.send(
+            "position_pnl_usd:1|g|#service:risk_manager,symbol:X,side:long\nposition_pnl_usd:1|g|#service:risk_manager,symbol:X,side:short"
+        )
         #expect(h.reasons == [])
     }
 }
@@ -266,8 +278,11 @@ import Testing
         await withTaskGroup(of: Void.self) { group in
             for loop in 0..<loops {
                 group.addTask {
-                    let ingestor = Ingestor(registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)) { _ in }
-                    var line = "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nposition_pnl_usd:1|g|#service:risk_manager,position_id:p\(loop),symbol:X,side:long\n"
+                    let ingestor = Ingestor(
+                        registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)
+                    ) { _ in }
+                    var line =
+                        "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nposition_pnl_usd:1|g|#service:risk_manager,position_id:p\(loop),symbol:X,side:long\n"
                     for _ in 0..<perLoop {
                         line.withUTF8 { ingestor.ingest(packet: UnsafeRawBufferPointer($0), now: 1000) }
                     }
@@ -280,11 +295,15 @@ import Testing
                 }
             }
         }
-        #expect(h.value("risk_manager", "http_requests_total{method=\"GET\",path=\"/x\",status=\"200\"}") == Double(loops * perLoop))
+        #expect(
+            h.value("risk_manager", "http_requests_total{method=\"GET\",path=\"/x\",status=\"200\"}")
+                == Double(loops * perLoop))
         // Whatever layout position_pnl_usd has now, its series carry that layout's labels.
         let text = h.render("risk_manager")
         for line in text.split(separator: "\n") where line.hasPrefix("position_pnl_usd{") {
-            #expect(line.hasPrefix("position_pnl_usd{symbol=\"X\",side=\"long\"}") || line.hasPrefix("position_pnl_usd{position_id=\"p"), "\(line)")
+            #expect(
+                line.hasPrefix("position_pnl_usd{symbol=\"X\",side=\"long\"}")
+                    || line.hasPrefix("position_pnl_usd{position_id=\"p"), "\(line)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 /// Random valid input against simple reference models.
@@ -34,7 +35,9 @@ import Testing
                 field: fields[Int(rng.next() % 5)],
                 values: (0..<count).map { _ in Double(rng.next() % 100_000) / [1, 10, 1000][Int(rng.next() % 3)] },
                 rate: rng.next() % 3 == 0 ? [0.5, 0.25, 0.1, 1][Int(rng.next() % 4)] : nil,
-                tags: (0..<Int(rng.next() % 4)).map { i in ("k\(i)", Self.labelAlphabet[Int(rng.next() % UInt64(Self.labelAlphabet.count))]) })
+                tags: (0..<Int(rng.next() % 4)).map { i in
+                    ("k\(i)", Self.labelAlphabet[Int(rng.next() % UInt64(Self.labelAlphabet.count))])
+                })
             var text = sample.line
             text.withUTF8 { buf in
                 let p = UnsafeRawBufferPointer(buf)
@@ -42,7 +45,8 @@ import Testing
                     Issue.record("did not parse: \(sample.line)")
                     return
                 }
-                #expect(String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.name]), as: UTF8.self) == sample.name)
+                #expect(
+                    String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.name]), as: UTF8.self) == sample.name)
                 let values = String(decoding: UnsafeRawBufferPointer(rebasing: p[parsed.values]), as: UTF8.self)
                     .split(separator: ":").map { Double($0)! }
                 #expect(values == sample.values)
@@ -50,10 +54,14 @@ import Testing
                 var tags: [(String, String)] = []
                 var it = TagIterator(p, parsed.tags, separator: parsed.tagStyle.separator)
                 while let t = it.next() {
-                    tags.append((String(decoding: UnsafeRawBufferPointer(rebasing: p[t.key]), as: UTF8.self),
-                                 String(decoding: UnsafeRawBufferPointer(rebasing: p[t.value]), as: UTF8.self)))
+                    tags.append(
+                        (
+                            String(decoding: UnsafeRawBufferPointer(rebasing: p[t.key]), as: UTF8.self),
+                            String(decoding: UnsafeRawBufferPointer(rebasing: p[t.value]), as: UTF8.self)
+                        ))
                 }
-                #expect(tags.map(\.0) == sample.tags.map(\.0) && tags.map(\.1) == sample.tags.map(\.1), "\(sample.line)")
+                #expect(
+                    tags.map(\.0) == sample.tags.map(\.0) && tags.map(\.1) == sample.tags.map(\.1), "\(sample.line)")
             }
         }
     }
@@ -62,22 +70,27 @@ import Testing
     @Test func foldingMatchesAReferenceModel() {
         var rng = SplitMix64(seed: 42)
         let h = Harness()
-        var counters: [String: Double] = [:]   // series text -> value
+        var counters: [String: Double] = [:]  // series text -> value
         var gauges: [String: Double] = [:]
-        var counts: [String: Double] = [:]     // histogram _count
+        var counts: [String: Double] = [:]  // histogram _count
         var sums: [String: Double] = [:]
-        let methods = ["GET", "POST"], paths = ["/a", "/b", "/c\"q", "/é"]
+        let methods = ["GET", "POST"]
+        let paths = ["/a", "/b", "/c\"q", "/é"]
         var packet: [String] = []
         for i in 0..<3000 {
             let service = testServices[Int(rng.next() % 3)]
-            let m = methods[Int(rng.next() % 2)], p = paths[Int(rng.next() % 4)]
+            let m = methods[Int(rng.next() % 2)]
+            let p = paths[Int(rng.next() % 4)]
             let escaped = p.replacingBackslashAndQuote()
             switch rng.next() % 3 {
             case 0:
                 let v = Double(rng.next() % 50)
                 let rate = [1.0, 0.5, 0.25][Int(rng.next() % 3)]
-                packet.append("http_requests_total:\(Int(v))|c|@\(rate)|#service:\(service),method:\(m),path:\(p),status:200")
-                counters["\(service) http_requests_total{method=\"\(m)\",path=\"\(escaped)\",status=\"200\"}", default: 0] += v / rate
+                packet.append(
+                    "http_requests_total:\(Int(v))|c|@\(rate)|#service:\(service),method:\(m),path:\(p),status:200")
+                counters[
+                    "\(service) http_requests_total{method=\"\(m)\",path=\"\(escaped)\",status=\"200\"}", default: 0] +=
+                    v / rate
             case 1:
                 let v = Double(rng.next() % 1000) - 500
                 packet.append("db_connections_total:\(Int(v))|g|#service:\(service)")
@@ -99,7 +112,8 @@ import Testing
         #expect(h.reasons.isEmpty)
         func close(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) <= 1e-9 * max(1, abs(b)) } ?? false }
         for (key, v) in counters {
-            let service = String(key.split(separator: " ", maxSplits: 1)[0]), series = String(key.split(separator: " ", maxSplits: 1)[1])
+            let service = String(key.split(separator: " ", maxSplits: 1)[0])
+            let series = String(key.split(separator: " ", maxSplits: 1)[1])
             #expect(close(h.value(service, series), v), "\(key)")
         }
         for (key, v) in gauges {
@@ -109,7 +123,8 @@ import Testing
         for (key, c) in counts {
             let parts = key.split(separator: " ", maxSplits: 1)
             #expect(close(h.value(String(parts[0]), "http_request_duration_seconds_count" + parts[1]), c), "\(key)")
-            #expect(close(h.value(String(parts[0]), "http_request_duration_seconds_sum" + parts[1]), sums[key]!), "\(key)")
+            #expect(
+                close(h.value(String(parts[0]), "http_request_duration_seconds_sum" + parts[1]), sums[key]!), "\(key)")
         }
     }
 }

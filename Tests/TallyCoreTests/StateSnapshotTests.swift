@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 /// Saved state: what a restart keeps.
@@ -24,11 +25,15 @@ import Testing
         #expect(summary == StateSnapshot.Summary(restored: 8, skippedFamily: 0, skippedService: 0, skippedOther: 0))
         for service in testServices {
             // service_up/start_time are liveness, not saved state: compare the rest.
-            let strip = { (t: String) in t.split(separator: "\n").filter { !$0.contains("service_up") && !$0.contains("service_start_time") } }
+            let strip = { (t: String) in
+                t.split(separator: "\n").filter { !$0.contains("service_up") && !$0.contains("service_start_time") }
+            }
             #expect(strip(a.render(service)) == strip(b.render(service)))
         }
         // Restored series keep counting where they were.
-        b.send("http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nrisk_manager.jobs:1|c|#queue:a")
+        b.send(
+            "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nrisk_manager.jobs:1|c|#queue:a"
+        )
         #expect(b.value("risk_manager", "http_requests_total{method=\"GET\",path=\"/x\",status=\"200\"}") == 4)
         #expect(b.value("risk_manager", "jobs_total{queue=\"a\"}") == 3)
     }
@@ -52,8 +57,9 @@ import Testing
             FamilyDescriptor(name: "http_requests_total", type: .counter, help: "x", labels: ["method", "status"]),
             FamilyDescriptor(name: "db_connections_total", type: .gauge, help: "x", labels: ["service_name"]),
         ])
-        let registry = Registry(families: FamilyTable(catalogue: catalogue, policy: .accept, defaultBuckets: [0.1, 1, 10]),
-                                services: ServiceTable(names: ["risk_manager", "order_executor"], heartbeatTimeout: 30))
+        let registry = Registry(
+            families: FamilyTable(catalogue: catalogue, policy: .accept, defaultBuckets: [0.1, 1, 10]),
+            services: ServiceTable(names: ["risk_manager", "order_executor"], heartbeatTimeout: 30))
         let summary = try StateSnapshot.restore(bytes, into: registry, now: 2000)
         // db_connections_total of strategy_service: service gone. http_requests_total: labels
         // changed; the documented histogram and summary left the catalogue (their keys hold
@@ -71,16 +77,22 @@ import Testing
         let a = Harness()
         a.send(Self.traffic)
         let bytes = StateSnapshot.encode(a.registry)
-        #expect(throws: StateSnapshot.FormatError.self) { try StateSnapshot.restore(Array(bytes.prefix(bytes.count - 20)), into: Harness().registry, now: 0) }
-        #expect(throws: StateSnapshot.FormatError.self) { try StateSnapshot.restore(Array("# HELP x\n".utf8), into: Harness().registry, now: 0) }
-        #expect(throws: StateSnapshot.FormatError.self) { try StateSnapshot.restore([], into: Harness().registry, now: 0) }
+        #expect(throws: StateSnapshot.FormatError.self) {
+            try StateSnapshot.restore(Array(bytes.prefix(bytes.count - 20)), into: Harness().registry, now: 0)
+        }
+        #expect(throws: StateSnapshot.FormatError.self) {
+            try StateSnapshot.restore(Array("# HELP x\n".utf8), into: Harness().registry, now: 0)
+        }
+        #expect(throws: StateSnapshot.FormatError.self) {
+            try StateSnapshot.restore([], into: Harness().registry, now: 0)
+        }
     }
 
     @Test func corruptBytesNeverCrashAndNeverBreakTheExposition() throws {
         let a = Harness()
         a.send(Self.traffic)
         let bytes = StateSnapshot.encode(a.registry)
-        var rng = SplitMix64(seed: 20261126)
+        var rng = SplitMix64(seed: 20_261_126)
         for _ in 0..<2000 {
             var copy = bytes
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
@@ -98,7 +110,9 @@ import Testing
                     // name{labels} value: the name is valid, the value parses.
                     let name = String(line.prefix { $0 != "{" && $0 != " " })
                     #expect(MetricName.isValidMetricName(name), "bad sample name: \(line)")
-                    #expect(Double(String(line.split(separator: " ").last!)) != nil || line.hasSuffix("NaN"), "bad value: \(line)")
+                    #expect(
+                        Double(String(line.split(separator: " ").last!)) != nil || line.hasSuffix("NaN"),
+                        "bad value: \(line)")
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 
 @Suite struct StatsDLineTests {
@@ -18,18 +19,34 @@ import Testing
         .init(line: "a:1|c", name: "a", values: "1", kind: .counter, rate: 1, tags: ""),
         .init(line: "a.b-c_d:1.5|g", name: "a.b-c_d", values: "1.5", kind: .gauge, rate: 1, tags: ""),
         .init(line: "t:320|ms|@0.1", name: "t", values: "320", kind: .timer, rate: 0.1, tags: ""),
-        .init(line: "h:1|h|#a:b,c:d", name: "h", values: "1", kind: .histogram, rate: 1, tags: "a:b,c:d", style: .dogstatsd),
+        .init(
+            line: "h:1|h|#a:b,c:d", name: "h", values: "1", kind: .histogram, rate: 1, tags: "a:b,c:d",
+            style: .dogstatsd),
         // other dialects: tags in the name
-        .init(line: "req,k=v,k2=v2:1|c", name: "req", values: "1", kind: .counter, rate: 1, tags: "k=v,k2=v2", style: .influx),
-        .init(line: "req#k=v,k2=v2:1|c|@0.5", name: "req", values: "1", kind: .counter, rate: 0.5, tags: "k=v,k2=v2", style: .librato),
-        .init(line: "req[k=v,k2=v2]:2|g", name: "req", values: "2", kind: .gauge, rate: 1, tags: "k=v,k2=v2", style: .signalfx),
-        .init(line: "a.b,path=/x/y?q=1:3|ms", name: "a.b", values: "3", kind: .timer, rate: 1, tags: "path=/x/y?q=1", style: .influx),
+        .init(
+            line: "req,k=v,k2=v2:1|c", name: "req", values: "1", kind: .counter, rate: 1, tags: "k=v,k2=v2",
+            style: .influx),
+        .init(
+            line: "req#k=v,k2=v2:1|c|@0.5", name: "req", values: "1", kind: .counter, rate: 0.5, tags: "k=v,k2=v2",
+            style: .librato),
+        .init(
+            line: "req[k=v,k2=v2]:2|g", name: "req", values: "2", kind: .gauge, rate: 1, tags: "k=v,k2=v2",
+            style: .signalfx),
+        .init(
+            line: "a.b,path=/x/y?q=1:3|ms", name: "a.b", values: "3", kind: .timer, rate: 1, tags: "path=/x/y?q=1",
+            style: .influx),
         // DogStatsD extension fields: known ones ignored, unknown ones ignored and counted
-        .init(line: "x:1|c|card:high|#k:v", name: "x", values: "1", kind: .counter, rate: 1, tags: "k:v", style: .dogstatsd),
+        .init(
+            line: "x:1|c|card:high|#k:v", name: "x", values: "1", kind: .counter, rate: 1, tags: "k:v",
+            style: .dogstatsd),
         .init(line: "a:1|c|zzz", name: "a", values: "1", kind: .counter, rate: 1, tags: "", unknownFields: 1),
         .init(line: "a:1|c|e:future|f:x", name: "a", values: "1", kind: .counter, rate: 1, tags: "", unknownFields: 2),
-        .init(line: "d:1:2:3|d|@0.5|#k:v", name: "d", values: "1:2:3", kind: .distribution, rate: 0.5, tags: "k:v", style: .dogstatsd),
-        .init(line: "x:1|c|#k:v|@0.25", name: "x", values: "1", kind: .counter, rate: 0.25, tags: "k:v", style: .dogstatsd),
+        .init(
+            line: "d:1:2:3|d|@0.5|#k:v", name: "d", values: "1:2:3", kind: .distribution, rate: 0.5, tags: "k:v",
+            style: .dogstatsd),
+        .init(
+            line: "x:1|c|#k:v|@0.25", name: "x", values: "1", kind: .counter, rate: 0.25, tags: "k:v", style: .dogstatsd
+        ),
         .init(line: "x:1|c|c:abc123|T1700000000", name: "x", values: "1", kind: .counter, rate: 1, tags: ""),
         .init(line: "s:u1|s", name: "s", values: "u1", kind: .set, rate: 1, tags: ""),
         .init(line: "g:-5|g", name: "g", values: "-5", kind: .gauge, rate: 1, tags: ""),
@@ -116,8 +133,8 @@ import Testing
 @Suite struct NumberParserTests {
     static let good: [(String, Double)] = [
         ("0", 0), ("1", 1), ("-1", -1), ("+2", 2), ("1.5", 1.5), (".5", 0.5), ("5.", 5), ("0.005", 0.005),
-        ("1e3", 1000), ("1E-3", 0.001), ("-2.5e+2", -250), ("123456789012345", 123456789012345),
-        ("0.1", 0.1), ("3.14159265358979", 3.14159265358979), ("12345678901234567890", 12345678901234567890),
+        ("1e3", 1000), ("1E-3", 0.001), ("-2.5e+2", -250), ("123456789012345", 123_456_789_012_345),
+        ("0.1", 0.1), ("3.14159265358979", 3.14159265358979), ("12345678901234567890", 12_345_678_901_234_567_890),
         ("0.30000000000000004", 0.30000000000000004), ("1e308", 1e308),
     ]
 
@@ -127,7 +144,10 @@ import Testing
         t.withUTF8 { #expect(NumberParser.parse(UnsafeRawBufferPointer($0), 0..<$0.count) == expected) }
     }
 
-    @Test(arguments: ["", "-", "+", ".", "e3", "1e", "1e+", "0x10", "nan", "NaN", "inf", "-Infinity", "1.2.3", "1,5", " 1", "1 ", "1e309", "--1", "1_000"])
+    @Test(arguments: [
+        "", "-", "+", ".", "e3", "1e", "1e+", "0x10", "nan", "NaN", "inf", "-Infinity", "1.2.3", "1,5", " 1", "1 ",
+        "1e309", "--1", "1_000",
+    ])
     func rejects(_ text: String) {
         var t = text
         t.withUTF8 { #expect(NumberParser.parse(UnsafeRawBufferPointer($0), 0..<$0.count) == nil) }

@@ -1,15 +1,19 @@
 import Synchronization
+
 @testable import TallyCore
 
 /// A small catalogue in code, shaped like the real one, for core tests.
 let testCatalogue = try! Catalogue(families: [
-    FamilyDescriptor(name: "http_requests_total", type: .counter, help: "Total HTTP requests.", labels: ["method", "path", "status"]),
-    FamilyDescriptor(name: "http_request_duration_seconds", type: .histogram, help: "Duration.", labels: ["method", "path"],
-                     buckets: [0.005, 0.01, 0.1, 1.0]),
+    FamilyDescriptor(
+        name: "http_requests_total", type: .counter, help: "Total HTTP requests.", labels: ["method", "path", "status"]),
+    FamilyDescriptor(
+        name: "http_request_duration_seconds", type: .histogram, help: "Duration.", labels: ["method", "path"],
+        buckets: [0.005, 0.01, 0.1, 1.0]),
     FamilyDescriptor(name: "http_request_size_bytes", type: .summary, help: "Size.", labels: ["method", "path"]),
     FamilyDescriptor(name: "service_up", type: .gauge, help: "Up.", labels: ["service_name"]),
     FamilyDescriptor(name: "service_start_time", type: .gauge, help: "Start.", labels: ["service_name"]),
-    FamilyDescriptor(name: "db_connections_total", type: .gauge, help: "Active connections (a gauge).", labels: ["service_name"]),
+    FamilyDescriptor(
+        name: "db_connections_total", type: .gauge, help: "Active connections (a gauge).", labels: ["service_name"]),
     FamilyDescriptor(name: "position_pnl_usd", type: .gauge, help: "PnL.", labels: ["position_id", "symbol"]),
 ])
 
@@ -21,9 +25,12 @@ final class Harness {
     let ingestor: Ingestor
     let rejections = Mutex<[Rejection]>([])
 
-    init(policy: FamilyTable.UnknownPolicy = .accept, defaultService: String? = nil, heartbeat: Double = 30,
-         boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true) {
-        let families = FamilyTable(catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10], dropLabels: limits.dropLabels)
+    init(
+        policy: FamilyTable.UnknownPolicy = .accept, defaultService: String? = nil, heartbeat: Double = 30,
+        boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true
+    ) {
+        let families = FamilyTable(
+            catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10], dropLabels: limits.dropLabels)
         let services = ServiceTable(names: testServices, heartbeatTimeout: heartbeat)
         registry = Registry(families: families, services: services, limits: limits, shardCount: shards)
         let box = Box()
@@ -31,7 +38,8 @@ final class Harness {
             registry: registry, transport: "test", boundService: boundService,
             defaultService: defaultService.flatMap { testServices.firstIndex(of: $0) },
             dropClientTelemetry: dropClientTelemetry,
-            limiter: RejectLogLimiter(interval: 0)) { box.append($0) }
+            limiter: RejectLogLimiter(interval: 0)
+        ) { box.append($0) }
         box.harness = self
     }
 

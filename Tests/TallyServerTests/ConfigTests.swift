@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyCore
 @testable import TallyServer
 
@@ -12,7 +13,11 @@ import Testing
         let c = TallyConfig.embeddedDefault()
         #expect(c.udp == [.init(host: "127.0.0.1", port: 8125)])
         #expect(c.metricsAddress == "127.0.0.1")
-        #expect(c.services.map(\.name) == ["strategy_service", "risk_manager", "alert_system", "api_gateway", "market_data_service", "order_executor"])
+        #expect(
+            c.services.map(\.name) == [
+                "strategy_service", "risk_manager", "alert_system", "api_gateway", "market_data_service",
+                "order_executor",
+            ])
         #expect(c.services.map(\.port) == [8003, 8002, 8007, 8080, 9001, 9002])
         #expect(c.cataloguePath == nil)
         #expect(c.unknownFamilies == .accept)
@@ -64,12 +69,12 @@ import Testing
 
     @Test func catalogueErrorsPointAtTheFamily() {
         let yaml = """
-        categories:
-          - name: x
-            families:
-              - {name: ok_total, type: counter, labels: [a]}
-              - {name: broken, type: counter, labels: [a]}
-        """
+            categories:
+              - name: x
+                families:
+                  - {name: ok_total, type: counter, labels: [a]}
+                  - {name: broken, type: counter, labels: [a]}
+            """
         #expect {
             try CatalogueLoader.parse(yaml: yaml, source: "f.yaml")
         } throws: { error in
@@ -85,21 +90,29 @@ import Testing
         #expect(catalogue.families.count == 45)
         var perCategory: [String: Int] = [:]
         for f in catalogue.families { perCategory[f.category, default: 0] += 1 }
-        #expect(perCategory == [
-            "http": 4, "service_health": 3, "database": 3, "rabbitmq": 3, "redis": 3, "data_collection": 5,
-            "trading": 8, "goals": 4, "risk": 3, "ml": 5, "alerts": 4,
-        ])
+        #expect(
+            perCategory == [
+                "http": 4, "service_health": 3, "database": 3, "rabbitmq": 3, "redis": 3, "data_collection": 5,
+                "trading": 8, "goals": 4, "risk": 3, "ml": 5, "alerts": 4,
+            ])
     }
 
     @Test func mlHistogramsHaveTheirOwnBuckets() {
-        #expect(catalogue.family(named: "ml_model_prediction_duration_seconds")?.buckets == [0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0])
-        #expect(catalogue.family(named: "ml_model_training_duration_seconds")?.buckets == [10, 30, 60, 120, 300, 600, 1800])
+        #expect(
+            catalogue.family(named: "ml_model_prediction_duration_seconds")?.buckets == [
+                0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0,
+            ])
+        #expect(
+            catalogue.family(named: "ml_model_training_duration_seconds")?.buckets == [10, 30, 60, 120, 300, 600, 1800])
         #expect(catalogue.family(named: "db_connections_total")?.type == .gauge)
     }
 
     /// The seed spec is the product spec: every family it shows must be in the catalogue with
     /// the same type and labels. Skips (with the reason) in a clone without ../shared/.
-    @Test(.enabled(if: RepoFiles.seedSpec() != nil, "../shared/seed/ is not beside this checkout (only the project's own machines have it)"))
+    @Test(
+        .enabled(
+            if: RepoFiles.seedSpec() != nil,
+            "../shared/seed/ is not beside this checkout (only the project's own machines have it)"))
     func matchesTheSeedSpec() throws {
         let spec = try #require(RepoFiles.seedSpec())
         var inBlock = false
@@ -109,7 +122,10 @@ import Testing
             if line.hasPrefix("### "), let dot = line.firstIndex(of: ".") {
                 category = String(line[line.index(after: dot)...]).trimmingCharacters(in: .whitespaces)
             }
-            if line.hasPrefix("```") { inBlock = line == "```prometheus"; continue }
+            if line.hasPrefix("```") {
+                inBlock = line == "```prometheus"
+                continue
+            }
             guard inBlock, let brace = line.firstIndex(of: "{"), !line.hasPrefix("#") else { continue }
             var name = String(line[..<brace])
             var suffix = ""
@@ -118,7 +134,9 @@ import Testing
                 suffix = s
             }
             let body = line[line.index(after: brace)..<line.lastIndex(of: "}")!]
-            let labels = body.split(separator: ",").map { $0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces) }
+            let labels = body.split(separator: ",").map {
+                $0.split(separator: "=")[0].trimmingCharacters(in: .whitespaces)
+            }
             var entry = found[name] ?? ([], [], category)
             entry.suffixes.insert(suffix)
             entry.labels.formUnion(labels.filter { $0 != "le" })
@@ -131,9 +149,11 @@ import Testing
                 continue
             }
             let expectedType: FamilyType =
-                spec.suffixes.contains("_bucket") ? .histogram
-                : spec.suffixes.contains("_sum") ? .summary
-                : name.hasSuffix("_total") && name != "db_connections_total" ? .counter : .gauge
+                spec.suffixes.contains("_bucket")
+                ? .histogram
+                : spec.suffixes.contains("_sum")
+                    ? .summary
+                    : name.hasSuffix("_total") && name != "db_connections_total" ? .counter : .gauge
             #expect(family.type == expectedType, "\(name)")
             #expect(Set(family.labels ?? []) == spec.labels, "\(name)")
         }

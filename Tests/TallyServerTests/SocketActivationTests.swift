@@ -1,8 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+
 @testable import TallyServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Sorting passed descriptors, with real sockets on loopback (port 0: the kernel picks).
 @Suite struct SocketActivationTests {
@@ -13,7 +15,9 @@ import Testing
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         if type == Int32(SOCK_STREAM.rawValue) { listen(fd, 4) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -24,25 +28,36 @@ import Testing
     }
 
     static func config(servicePort: Int, adminPort: Int) throws -> TallyConfig {
-        try TallyConfig.parse(yaml: """
-            services:
-              risk_manager: {port: \(servicePort)}
-            admin: {address: 127.0.0.1, port: \(adminPort)}
-            """, source: "t.yaml")
+        try TallyConfig.parse(
+            yaml: """
+                services:
+                  risk_manager: {port: \(servicePort)}
+                admin: {address: 127.0.0.1, port: \(adminPort)}
+                """, source: "t.yaml")
     }
 
     @Test func explicitNamesAreCheckedAgainstTheKind() throws {
         let udp = Self.loopbackSocket(Int32(SOCK_DGRAM.rawValue))
         let tcp = Self.loopbackSocket(Int32(SOCK_STREAM.rawValue))
-        defer { close(udp.fd); close(tcp.fd) }
+        defer {
+            close(udp.fd)
+            close(tcp.fd)
+        }
         let config = try Self.config(servicePort: 1, adminPort: 2)
-        let sorted = try SocketActivation(passed: [.init(fd: udp.fd, name: "ingest-udp"), .init(fd: tcp.fd, name: "risk_manager")], config: config)
+        let sorted = try SocketActivation(
+            passed: [.init(fd: udp.fd, name: "ingest-udp"), .init(fd: tcp.fd, name: "risk_manager")], config: config)
         #expect(sorted.udp == [.init(fd: udp.fd, port: udp.port)])
         #expect(sorted.services["risk_manager"] == .init(fd: tcp.fd, port: tcp.port))
 
-        #expect(throws: StartupError.self) { try SocketActivation(passed: [.init(fd: udp.fd, name: "risk_manager")], config: config) }
-        #expect(throws: StartupError.self) { try SocketActivation(passed: [.init(fd: tcp.fd, name: "ingest-udp")], config: config) }
-        #expect(throws: StartupError.self) { try SocketActivation(passed: [.init(fd: tcp.fd, name: "nobody")], config: config) }
+        #expect(throws: StartupError.self) {
+            try SocketActivation(passed: [.init(fd: udp.fd, name: "risk_manager")], config: config)
+        }
+        #expect(throws: StartupError.self) {
+            try SocketActivation(passed: [.init(fd: tcp.fd, name: "ingest-udp")], config: config)
+        }
+        #expect(throws: StartupError.self) {
+            try SocketActivation(passed: [.init(fd: tcp.fd, name: "nobody")], config: config)
+        }
         do {
             _ = try SocketActivation(passed: [.init(fd: udp.fd, name: "admin")], config: config)
             Issue.record("a UDP socket named admin was accepted")
@@ -59,13 +74,17 @@ import Testing
         let stray = Self.loopbackSocket(Int32(SOCK_STREAM.rawValue))
         defer { for fd in [udp.fd, service.fd, admin.fd, stray.fd] { close(fd) } }
         let config = try Self.config(servicePort: service.port, adminPort: admin.port)
-        let sorted = try SocketActivation(passed: [
-            .init(fd: udp.fd, name: "tally"), .init(fd: service.fd, name: "tally"), .init(fd: admin.fd, name: "tally"),
-        ], config: config)
+        let sorted = try SocketActivation(
+            passed: [
+                .init(fd: udp.fd, name: "tally"), .init(fd: service.fd, name: "tally"),
+                .init(fd: admin.fd, name: "tally"),
+            ], config: config)
         #expect(sorted.udp.map(\.fd) == [udp.fd])
         #expect(sorted.services["risk_manager"]?.fd == service.fd)
         #expect(sorted.admin?.fd == admin.fd)
-        #expect(throws: StartupError.self) { try SocketActivation(passed: [.init(fd: stray.fd, name: "tally")], config: config) }
+        #expect(throws: StartupError.self) {
+            try SocketActivation(passed: [.init(fd: stray.fd, name: "tally")], config: config)
+        }
     }
 
     @Test func noPassedSocketsIsEmpty() throws {
@@ -80,7 +99,9 @@ import Testing
         l.register("b", now: 100)
         l.register("c", now: 100)
         l.beat("a", now: 105)
-        #expect(l.stale(now: 105.5, maxAge: 1).map(\.part) == ["b", "c"] || l.stale(now: 105.5, maxAge: 1).map(\.part) == ["c", "b"])
+        #expect(
+            l.stale(now: 105.5, maxAge: 1).map(\.part) == ["b", "c"]
+                || l.stale(now: 105.5, maxAge: 1).map(\.part) == ["c", "b"])
         l.beat("b", now: 104)
         #expect(l.stale(now: 105.5, maxAge: 1).map(\.part) == ["c", "b"])
         l.beat("b", now: 105.2)

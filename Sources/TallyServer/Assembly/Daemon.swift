@@ -71,11 +71,16 @@ public enum Daemon {
             logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
 
             var services: [any Service] = []
-            if let state { services.append(StateSaveService(store: state, interval: config.stateInterval, blocking: threads.blocking)) }
+            if let state {
+                services.append(
+                    StateSaveService(store: state, interval: config.stateInterval, blocking: threads.blocking))
+            }
             services.append(ExpiryService(registry: registry, logger: logger))
             services.append(HTTPEndpointService(listeners: http, inFlight: inFlight))
             if !ingest.unix.isEmpty {
-                services.append(UnixIngestService(listeners: ingest.unix, ingestors: ingestors, liveness: liveness, blocking: threads.blocking))
+                services.append(
+                    UnixIngestService(
+                        listeners: ingest.unix, ingestors: ingestors, liveness: liveness, blocking: threads.blocking))
             }
             if !ingest.udp.isEmpty { services.append(DatagramIngestService(channels: ingest.udp, registry: registry)) }
             if !ingest.tcp.isEmpty { services.append(TCPIngestService(servers: ingest.tcp)) }
@@ -84,13 +89,15 @@ public enum Daemon {
                     registry: registry, liveness: liveness, threads: threads, statusInterval: options.statusInterval,
                     logger: logger))
             services.append(
-                ReloadService(hangups: hangups, load: options.reloadConfig, initial: loaded, registry: registry, logger: logger))
+                ReloadService(
+                    hangups: hangups, load: options.reloadConfig, initial: loaded, registry: registry, logger: logger))
 
             let group = ServiceGroup(
                 configuration: .init(
                     services: services.map {
-                        .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
-                              failureTerminationBehavior: .gracefullyShutdownGroup)
+                        .init(
+                            service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                            failureTerminationBehavior: .gracefullyShutdownGroup)
                     },
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))

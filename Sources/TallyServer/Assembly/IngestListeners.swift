@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOPosix
 import TallyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Every ingest socket, bound (or adopted from systemd) before any service runs; the ingest
 /// services only read from and close what is here.
@@ -32,7 +33,8 @@ struct IngestListeners: Sendable {
     ) async throws -> IngestListeners {
         var bound = IngestListeners()
         do {
-            try await bound.bindUDP(config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
+            try await bound.bindUDP(
+                config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
             try bound.bindUnix(config: config, activation: activation, services: ingestors.registry.services)
             try await bound.bindTCP(config: config, activation: activation, threads: threads, ingestors: ingestors)
         } catch {
@@ -51,7 +53,8 @@ struct IngestListeners: Sendable {
     ) async throws {
         for passed in activation.udp {
             let channel = try await Binding.bind("UDP ingest (socket activation, fd \(passed.fd))") {
-                try await Self.datagramBootstrap(config, threads.ingest.next(), ingestors).withBoundSocket(passed.fd).get()
+                try await Self.datagramBootstrap(config, threads.ingest.next(), ingestors).withBoundSocket(passed.fd)
+                    .get()
             }
             udp.append(channel)
             udpPorts.append(channel.localAddress?.port ?? passed.port)
@@ -74,7 +77,8 @@ struct IngestListeners: Sendable {
                 udp.append(channel)
                 if i == 0 {
                     udpPorts.append(port)
-                    await Self.checkReceiveBuffer(channel, asked: config.udpReceiveBuffer, what: "UDP \(resolved)", logger)
+                    await Self.checkReceiveBuffer(
+                        channel, asked: config.udpReceiveBuffer, what: "UDP \(resolved)", logger)
                 }
             }
         }
@@ -142,7 +146,8 @@ struct IngestListeners: Sendable {
         _ config: TallyConfig, _ loop: any EventLoop, _ ingestors: IngestorFactory
     ) -> DatagramBootstrap {
         let messages = 32
-        let reusePort = ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT))
+        let reusePort = ChannelOptions.Types.SocketOption(
+            level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT))
         return DatagramBootstrap(group: loop)
             .channelOption(reusePort, value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(config.udpReceiveBuffer))

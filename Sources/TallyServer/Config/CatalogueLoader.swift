@@ -33,11 +33,12 @@ public enum CatalogueLoader {
                 if type == .histogram && familyBuckets.isEmpty {
                     throw f.error("a histogram needs buckets (on the family or its category)")
                 }
-                families.append(FamilyDescriptor(
-                    name: try n.string(), type: type,
-                    help: try m["help"].map { n throws(ConfigError) in try n.string() } ?? "",
-                    labels: try m["labels"].map { n throws(ConfigError) in try n.stringList() } ?? [],
-                    buckets: familyBuckets, category: categoryName))
+                families.append(
+                    FamilyDescriptor(
+                        name: try n.string(), type: type,
+                        help: try m["help"].map { n throws(ConfigError) in try n.string() } ?? "",
+                        labels: try m["labels"].map { n throws(ConfigError) in try n.stringList() } ?? [],
+                        buckets: familyBuckets, category: categoryName))
                 nodes.append(f)
             }
         }
@@ -48,7 +49,9 @@ public enum CatalogueLoader {
             let name: String
             switch error {
             case .invalidFamilyName(let n), .duplicateFamily(let n), .counterWithoutTotal(let n): name = n
-            case .invalidLabelName(let f, _), .duplicateLabel(let f, _), .reservedLabel(let f, _), .badBuckets(let f, _): name = f
+            case .invalidLabelName(let f, _), .duplicateLabel(let f, _), .reservedLabel(let f, _),
+                .badBuckets(let f, _):
+                name = f
             }
             let index = families.lastIndex { $0.name == name }
             throw (index.map { nodes[$0] } ?? root).error(error.description)

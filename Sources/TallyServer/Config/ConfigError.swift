@@ -47,8 +47,9 @@ struct ConfigNode {
             guard let key = k.string else { throw error("keys must be strings") }
             let child = ConfigNode(node: v, path: path.isEmpty ? key : path + "." + key, source: source)
             if !allowed.isEmpty && !allowed.contains(key) {
-                throw ConfigError(source: source, line: k.mark?.line, key: child.path,
-                                  problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+                throw ConfigError(
+                    source: source, line: k.mark?.line, key: child.path,
+                    problem: "unknown key (expected one of: \(allowed.joined(separator: ", ")))")
             }
             out[key] = child
         }
@@ -85,7 +86,9 @@ struct ConfigNode {
     func byteSize() throws(ConfigError) -> Int {
         if let v = try? int() { return v }
         let s = try string().filter { $0 != " " }
-        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
+        ]
         for (suffix, factor) in units where s.hasSuffix(suffix) {
             if let n = Int(s.dropLast(suffix.count)), n >= 0 { return n * factor }
         }
@@ -116,7 +119,9 @@ struct ConfigNode {
 
     /// `30s`, `500ms`, `5m`, `1h`, or a plain number of seconds (`DurationText`).
     func duration() throws(ConfigError) -> Double {
-        guard let node, case .scalar(let s) = node else { throw error("expected a duration (\(DurationText.examples))") }
+        guard let node, case .scalar(let s) = node else {
+            throw error("expected a duration (\(DurationText.examples))")
+        }
         guard let seconds = DurationText.seconds(s.string) else {
             throw error("'\(s.string.trimmingWhitespace())' is not a duration (\(DurationText.examples))")
         }

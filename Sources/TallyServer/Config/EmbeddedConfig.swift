@@ -2,298 +2,298 @@
 enum EmbeddedConfig {
     /// config/tallyd.yaml
     static let tallydYAML = ##"""
-# tallyd default configuration (this file is also compiled into the binary:
-# `tallyd` with no --config runs exactly this; `tallyd --print-default-config` prints it).
+        # tallyd default configuration (this file is also compiled into the binary:
+        # `tallyd` with no --config runs exactly this; `tallyd --print-default-config` prints it).
 
-ingest:
-  udp: ["127.0.0.1:8125"]      # host:port to receive StatsD lines on; several allowed
-  tcp: ["127.0.0.1:8125"]      # newline-delimited lines over TCP; [] turns it off
-  unix: []                     # Unix datagram sockets, e.g.
-                               #   - {path: /run/tally/ingest.sock}
-                               #   - {path: /run/tally/order_executor.sock, service: order_executor, mode: "0660", group: tally}
-                               # a socket with `service:` accepts lines of that service only
-  max_line_length: 65536       # longer lines are refused (line_too_long)
-  tcp_idle_timeout: 5m         # close TCP connections silent for this long
-  udp_loops: 0                 # SO_REUSEPORT receive loops per UDP address; 0 = one per core
-  udp_receive_buffer: 8MiB     # SO_RCVBUF per ingest socket (capped by net.core.rmem_max)
+        ingest:
+          udp: ["127.0.0.1:8125"]      # host:port to receive StatsD lines on; several allowed
+          tcp: ["127.0.0.1:8125"]      # newline-delimited lines over TCP; [] turns it off
+          unix: []                     # Unix datagram sockets, e.g.
+                                       #   - {path: /run/tally/ingest.sock}
+                                       #   - {path: /run/tally/order_executor.sock, service: order_executor, mode: "0660", group: tally}
+                                       # a socket with `service:` accepts lines of that service only
+          max_line_length: 65536       # longer lines are refused (line_too_long)
+          tcp_idle_timeout: 5m         # close TCP connections silent for this long
+          udp_loops: 0                 # SO_REUSEPORT receive loops per UDP address; 0 = one per core
+          udp_receive_buffer: 8MiB     # SO_RCVBUF per ingest socket (capped by net.core.rmem_max)
 
-metrics:
-  address: "127.0.0.1"         # bind address of the per-service /metrics endpoints
+        metrics:
+          address: "127.0.0.1"         # bind address of the per-service /metrics endpoints
 
-admin:
-  address: "127.0.0.1"         # tallyd's own /metrics (rejections, ingest counters), /healthz
-  port: 9102
+        admin:
+          address: "127.0.0.1"         # tallyd's own /metrics (rejections, ingest counters), /healthz
+          port: 9102
 
-services:                      # name -> port; one /metrics endpoint per service
-  strategy_service:    {port: 8003}
-  risk_manager:        {port: 8002}
-  alert_system:        {port: 8007}
-  api_gateway:         {port: 8080}
-  market_data_service: {port: 9001}
-  order_executor:      {port: 9002}
+        services:                      # name -> port; one /metrics endpoint per service
+          strategy_service:    {port: 8003}
+          risk_manager:        {port: 8002}
+          alert_system:        {port: 8007}
+          api_gateway:         {port: 8080}
+          market_data_service: {port: 9001}
+          order_executor:      {port: 9002}
 
-catalogue: null                # path to a families file; null = the embedded config/families.yaml
-unknown_families: accept       # accept | reject: what to do with names not in the catalogue
-default_service: null          # service for lines that name none (no tag, no prefix)
-default_buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
-heartbeat_timeout: 30s         # service_up drops to 0 after this long without events
-drop_client_telemetry: true    # skip (and count) the datadog.dogstatsd.client.* metrics clients send about themselves
-limits:
-  max_series_per_family: 10000 # per service; a line that would create more is refused (cardinality_limit)
-  max_series_per_service: 100000
-  ttl: 0                       # series silent this long disappear (e.g. 15m); 0 = never
-  set_window: 60s              # |s sets count the distinct members seen within this window
-  set_max_values: 10000        # members one set series may hold (more: set_overflow)
-  families: {}                 # per family: {position_pnl_usd: 50000} or
-                               # {position_pnl_usd: {max_series: 50000, ttl: 1h, drop_labels: [position_id]}}
-log_level: info                # trace | debug | info | notice | warning | error | critical
-"""##
+        catalogue: null                # path to a families file; null = the embedded config/families.yaml
+        unknown_families: accept       # accept | reject: what to do with names not in the catalogue
+        default_service: null          # service for lines that name none (no tag, no prefix)
+        default_buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+        heartbeat_timeout: 30s         # service_up drops to 0 after this long without events
+        drop_client_telemetry: true    # skip (and count) the datadog.dogstatsd.client.* metrics clients send about themselves
+        limits:
+          max_series_per_family: 10000 # per service; a line that would create more is refused (cardinality_limit)
+          max_series_per_service: 100000
+          ttl: 0                       # series silent this long disappear (e.g. 15m); 0 = never
+          set_window: 60s              # |s sets count the distinct members seen within this window
+          set_max_values: 10000        # members one set series may hold (more: set_overflow)
+          families: {}                 # per family: {position_pnl_usd: 50000} or
+                                       # {position_pnl_usd: {max_series: 50000, ttl: 1h, drop_labels: [position_id]}}
+        log_level: info                # trace | debug | info | notice | warning | error | critical
+        """##
 
     /// config/families.yaml
     static let familiesYAML = ##"""
-# The metric catalogue: every documented family of the MasterTrade services.
-#
-# tallyd folds a StatsD line into one of these only if the line fits: counters take |c,
-# gauges |g, histograms and summaries |ms, |h or |d (|ms only for *_seconds families), and
-# every label listed here must arrive as a tag. Tags a family does not list are dropped and
-# counted. `service_name` is filled from the sender's identity, never from a free tag.
-#
-# Each category's `buckets` apply to its histograms; a family's own `buckets` override them.
-# A family's unit is read from its name: *_seconds is seconds, *_bytes is bytes.
-# Types: counter, gauge, histogram, summary (a summary here has no quantiles: _sum and _count).
+        # The metric catalogue: every documented family of the MasterTrade services.
+        #
+        # tallyd folds a StatsD line into one of these only if the line fits: counters take |c,
+        # gauges |g, histograms and summaries |ms, |h or |d (|ms only for *_seconds families), and
+        # every label listed here must arrive as a tag. Tags a family does not list are dropped and
+        # counted. `service_name` is filled from the sender's identity, never from a free tag.
+        #
+        # Each category's `buckets` apply to its histograms; a family's own `buckets` override them.
+        # A family's unit is read from its name: *_seconds is seconds, *_bytes is bytes.
+        # Types: counter, gauge, histogram, summary (a summary here has no quantiles: _sum and _count).
 
-categories:
-  - name: http
-    title: HTTP metrics (automatic via Instrumentator)
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
-    families:
-      - name: http_requests_total
-        type: counter
-        help: Total HTTP requests.
-        labels: [method, path, status]
-      - name: http_request_duration_seconds
-        type: histogram
-        help: HTTP request duration in seconds.
-        labels: [method, path]
-      - name: http_request_size_bytes
-        type: summary
-        help: HTTP request body size in bytes.
-        labels: [method, path]
-      - name: http_response_size_bytes
-        type: summary
-        help: HTTP response body size in bytes.
-        labels: [method, path]
+        categories:
+          - name: http
+            title: HTTP metrics (automatic via Instrumentator)
+            buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+            families:
+              - name: http_requests_total
+                type: counter
+                help: Total HTTP requests.
+                labels: [method, path, status]
+              - name: http_request_duration_seconds
+                type: histogram
+                help: HTTP request duration in seconds.
+                labels: [method, path]
+              - name: http_request_size_bytes
+                type: summary
+                help: HTTP request body size in bytes.
+                labels: [method, path]
+              - name: http_response_size_bytes
+                type: summary
+                help: HTTP response body size in bytes.
+                labels: [method, path]
 
-  - name: service_health
-    title: Service health metrics
-    families:
-      - name: service_up
-        type: gauge
-        help: "Service liveness, kept by tallyd: 1 while the service sends events within heartbeat_timeout, 0 before its first event, after silence, or after an explicit service_up:0."
-        labels: [service_name]
-      - name: service_start_time
-        type: gauge
-        help: Unix time at which the service last came up (set by tallyd on a down-to-up transition unless the service sends it).
-        labels: [service_name]
-      - name: service_info
-        type: gauge
-        help: Service metadata; the value is 1.
-        labels: [service_name, version, environment]
+          - name: service_health
+            title: Service health metrics
+            families:
+              - name: service_up
+                type: gauge
+                help: "Service liveness, kept by tallyd: 1 while the service sends events within heartbeat_timeout, 0 before its first event, after silence, or after an explicit service_up:0."
+                labels: [service_name]
+              - name: service_start_time
+                type: gauge
+                help: Unix time at which the service last came up (set by tallyd on a down-to-up transition unless the service sends it).
+                labels: [service_name]
+              - name: service_info
+                type: gauge
+                help: Service metadata; the value is 1.
+                labels: [service_name, version, environment]
 
-  - name: database
-    title: Database metrics
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
-    families:
-      - name: db_connections_total
-        type: gauge
-        help: Active database connections (a gauge despite its documented _total name).
-        labels: [service_name]
-      - name: db_query_duration_seconds
-        type: histogram
-        help: Database query duration in seconds.
-        labels: [service_name, query_type]
-      - name: db_query_errors_total
-        type: counter
-        help: Database query errors.
-        labels: [service_name, error_type]
+          - name: database
+            title: Database metrics
+            buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+            families:
+              - name: db_connections_total
+                type: gauge
+                help: Active database connections (a gauge despite its documented _total name).
+                labels: [service_name]
+              - name: db_query_duration_seconds
+                type: histogram
+                help: Database query duration in seconds.
+                labels: [service_name, query_type]
+              - name: db_query_errors_total
+                type: counter
+                help: Database query errors.
+                labels: [service_name, error_type]
 
-  - name: rabbitmq
-    title: RabbitMQ metrics
-    buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
-    families:
-      - name: rabbitmq_messages_published_total
-        type: counter
-        help: RabbitMQ messages published.
-        labels: [service_name, exchange]
-      - name: rabbitmq_messages_consumed_total
-        type: counter
-        help: RabbitMQ messages consumed.
-        labels: [service_name, queue]
-      - name: rabbitmq_message_processing_duration_seconds
-        type: histogram
-        help: RabbitMQ message processing duration in seconds.
-        labels: [service_name]
+          - name: rabbitmq
+            title: RabbitMQ metrics
+            buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
+            families:
+              - name: rabbitmq_messages_published_total
+                type: counter
+                help: RabbitMQ messages published.
+                labels: [service_name, exchange]
+              - name: rabbitmq_messages_consumed_total
+                type: counter
+                help: RabbitMQ messages consumed.
+                labels: [service_name, queue]
+              - name: rabbitmq_message_processing_duration_seconds
+                type: histogram
+                help: RabbitMQ message processing duration in seconds.
+                labels: [service_name]
 
-  - name: redis
-    title: Redis cache metrics
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5]
-    families:
-      - name: redis_cache_hits_total
-        type: counter
-        help: Redis cache hits.
-        labels: [service_name, operation]
-      - name: redis_cache_misses_total
-        type: counter
-        help: Redis cache misses.
-        labels: [service_name, operation]
-      - name: redis_operations_duration_seconds
-        type: histogram
-        help: Redis operation duration in seconds.
-        labels: [service_name, operation]
+          - name: redis
+            title: Redis cache metrics
+            buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5]
+            families:
+              - name: redis_cache_hits_total
+                type: counter
+                help: Redis cache hits.
+                labels: [service_name, operation]
+              - name: redis_cache_misses_total
+                type: counter
+                help: Redis cache misses.
+                labels: [service_name, operation]
+              - name: redis_operations_duration_seconds
+                type: histogram
+                help: Redis operation duration in seconds.
+                labels: [service_name, operation]
 
-  - name: data_collection
-    title: Data collection metrics
-    buckets: [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0]
-    families:
-      - name: data_collector_health
-        type: gauge
-        help: Collector health (1 = healthy, 0 = unhealthy).
-        labels: [collector_name, source]
-      - name: data_collector_last_success_timestamp
-        type: gauge
-        help: Unix time of the collector's last successful collection.
-        labels: [collector_name, source]
-      - name: data_points_collected_total
-        type: counter
-        help: Data points collected.
-        labels: [collector_name, source, data_type]
-      - name: data_collection_errors_total
-        type: counter
-        help: Data collection errors.
-        labels: [collector_name, source, error_type]
-      - name: data_collection_duration_seconds
-        type: histogram
-        help: Data collection duration in seconds.
-        labels: [collector_name, source]
+          - name: data_collection
+            title: Data collection metrics
+            buckets: [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0]
+            families:
+              - name: data_collector_health
+                type: gauge
+                help: Collector health (1 = healthy, 0 = unhealthy).
+                labels: [collector_name, source]
+              - name: data_collector_last_success_timestamp
+                type: gauge
+                help: Unix time of the collector's last successful collection.
+                labels: [collector_name, source]
+              - name: data_points_collected_total
+                type: counter
+                help: Data points collected.
+                labels: [collector_name, source, data_type]
+              - name: data_collection_errors_total
+                type: counter
+                help: Data collection errors.
+                labels: [collector_name, source, error_type]
+              - name: data_collection_duration_seconds
+                type: histogram
+                help: Data collection duration in seconds.
+                labels: [collector_name, source]
 
-  - name: trading
-    title: Trading metrics
-    buckets: [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]
-    families:
-      - name: strategy_signals_total
-        type: counter
-        help: Strategy signals generated.
-        labels: [strategy_id, symbol, signal_type]
-      - name: orders_placed_total
-        type: counter
-        help: Orders placed.
-        labels: [order_type, symbol, side]
-      - name: orders_filled_total
-        type: counter
-        help: Orders filled.
-        labels: [order_type, symbol]
-      - name: orders_cancelled_total
-        type: counter
-        help: Orders cancelled.
-        labels: [symbol, reason]
-      - name: order_execution_duration_seconds
-        type: histogram
-        help: Order execution duration in seconds.
-        labels: [order_type]
-      - name: active_positions_count
-        type: gauge
-        help: Active positions (a gauge despite the _count in its documented name).
-        labels: [strategy_id]
-      - name: position_pnl_usd
-        type: gauge
-        help: Position profit and loss in USD (position_id is a unique id; mind the cardinality).
-        labels: [position_id, symbol]
-      - name: portfolio_value_usd
-        type: gauge
-        help: Portfolio value in USD.
-        labels: [user_id]
+          - name: trading
+            title: Trading metrics
+            buckets: [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0]
+            families:
+              - name: strategy_signals_total
+                type: counter
+                help: Strategy signals generated.
+                labels: [strategy_id, symbol, signal_type]
+              - name: orders_placed_total
+                type: counter
+                help: Orders placed.
+                labels: [order_type, symbol, side]
+              - name: orders_filled_total
+                type: counter
+                help: Orders filled.
+                labels: [order_type, symbol]
+              - name: orders_cancelled_total
+                type: counter
+                help: Orders cancelled.
+                labels: [symbol, reason]
+              - name: order_execution_duration_seconds
+                type: histogram
+                help: Order execution duration in seconds.
+                labels: [order_type]
+              - name: active_positions_count
+                type: gauge
+                help: Active positions (a gauge despite the _count in its documented name).
+                labels: [strategy_id]
+              - name: position_pnl_usd
+                type: gauge
+                help: Position profit and loss in USD (position_id is a unique id; mind the cardinality).
+                labels: [position_id, symbol]
+              - name: portfolio_value_usd
+                type: gauge
+                help: Portfolio value in USD.
+                labels: [user_id]
 
-  - name: goals
-    title: Goal tracking metrics
-    families:
-      - name: goal_progress_percentage
-        type: gauge
-        help: Goal progress in percent.
-        labels: [goal_id, goal_type, user_id]
-      - name: goal_current_value
-        type: gauge
-        help: Current value of the goal.
-        labels: [goal_id, goal_type, user_id]
-      - name: goal_target_value
-        type: gauge
-        help: Target value of the goal.
-        labels: [goal_id, goal_type, user_id]
-      - name: goals_achieved_total
-        type: counter
-        help: Goals achieved.
-        labels: [goal_type, user_id]
+          - name: goals
+            title: Goal tracking metrics
+            families:
+              - name: goal_progress_percentage
+                type: gauge
+                help: Goal progress in percent.
+                labels: [goal_id, goal_type, user_id]
+              - name: goal_current_value
+                type: gauge
+                help: Current value of the goal.
+                labels: [goal_id, goal_type, user_id]
+              - name: goal_target_value
+                type: gauge
+                help: Target value of the goal.
+                labels: [goal_id, goal_type, user_id]
+              - name: goals_achieved_total
+                type: counter
+                help: Goals achieved.
+                labels: [goal_type, user_id]
 
-  - name: risk
-    title: Risk management metrics
-    families:
-      - name: risk_limit_breaches_total
-        type: counter
-        help: Risk limit breaches.
-        labels: [user_id, limit_type]
-      - name: current_risk_exposure
-        type: gauge
-        help: Current risk exposure.
-        labels: [user_id, risk_type]
-      - name: drawdown_percentage
-        type: gauge
-        help: Drawdown in percent.
-        labels: [user_id]
+          - name: risk
+            title: Risk management metrics
+            families:
+              - name: risk_limit_breaches_total
+                type: counter
+                help: Risk limit breaches.
+                labels: [user_id, limit_type]
+              - name: current_risk_exposure
+                type: gauge
+                help: Current risk exposure.
+                labels: [user_id, risk_type]
+              - name: drawdown_percentage
+                type: gauge
+                help: Drawdown in percent.
+                labels: [user_id]
 
-  - name: ml
-    title: ML model metrics
-    buckets: [0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0]
-    families:
-      - name: ml_model_predictions_total
-        type: counter
-        help: Model predictions.
-        labels: [model_name, model_version]
-      - name: ml_model_prediction_duration_seconds
-        type: histogram
-        help: Model prediction duration in seconds.
-        labels: [model_name]
-      - name: ml_model_accuracy
-        type: gauge
-        help: Model accuracy.
-        labels: [model_name, model_version]
-      - name: ml_model_drift_score
-        type: gauge
-        help: Model drift score.
-        labels: [model_name, model_version]
-      - name: ml_model_training_duration_seconds
-        type: histogram
-        help: Model training duration in seconds.
-        labels: [model_name]
-        buckets: [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0]
+          - name: ml
+            title: ML model metrics
+            buckets: [0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0]
+            families:
+              - name: ml_model_predictions_total
+                type: counter
+                help: Model predictions.
+                labels: [model_name, model_version]
+              - name: ml_model_prediction_duration_seconds
+                type: histogram
+                help: Model prediction duration in seconds.
+                labels: [model_name]
+              - name: ml_model_accuracy
+                type: gauge
+                help: Model accuracy.
+                labels: [model_name, model_version]
+              - name: ml_model_drift_score
+                type: gauge
+                help: Model drift score.
+                labels: [model_name, model_version]
+              - name: ml_model_training_duration_seconds
+                type: histogram
+                help: Model training duration in seconds.
+                labels: [model_name]
+                buckets: [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0]
 
-  - name: alerts
-    title: Alert metrics
-    buckets: [0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
-    families:
-      - name: alerts_triggered_total
-        type: counter
-        help: Alerts triggered.
-        labels: [alert_type, priority]
-      - name: alert_delivery_success_total
-        type: counter
-        help: Successful alert deliveries.
-        labels: [channel, alert_type]
-      - name: alert_delivery_failures_total
-        type: counter
-        help: Failed alert deliveries.
-        labels: [channel, alert_type, error_type]
-      - name: alert_delivery_duration_seconds
-        type: histogram
-        help: Alert delivery duration in seconds.
-        labels: [channel]
-"""##
+          - name: alerts
+            title: Alert metrics
+            buckets: [0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
+            families:
+              - name: alerts_triggered_total
+                type: counter
+                help: Alerts triggered.
+                labels: [alert_type, priority]
+              - name: alert_delivery_success_total
+                type: counter
+                help: Successful alert deliveries.
+                labels: [channel, alert_type]
+              - name: alert_delivery_failures_total
+                type: counter
+                help: Failed alert deliveries.
+                labels: [channel, alert_type, error_type]
+              - name: alert_delivery_duration_seconds
+                type: histogram
+                help: Alert delivery duration in seconds.
+                labels: [channel]
+        """##
 }

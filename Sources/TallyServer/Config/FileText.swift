@@ -27,7 +27,9 @@ public enum FileText {
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StartupError(description: "\(tmp): cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StartupError(description: "\(tmp): cannot create: \(String(cString: strerror(errno)))")
+        }
         var written = 0
         let failure: String? = bytes.withUnsafeBytes { b -> String? in
             while written < b.count {

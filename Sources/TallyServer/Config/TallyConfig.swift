@@ -72,7 +72,9 @@ public struct TallyConfig: Sendable, Equatable {
         var udpReceiveBuffer = defaults?.udpReceiveBuffer ?? 8 << 20
         var udpLoops = defaults?.udpLoops ?? 0
         if let ingest = top["ingest"] {
-            let m = try ingest.mapping(allowed: ["udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout", "udp_receive_buffer", "udp_loops"])
+            let m = try ingest.mapping(allowed: [
+                "udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout", "udp_receive_buffer", "udp_loops",
+            ])
             if let n = m["udp_receive_buffer"] {
                 udpReceiveBuffer = try n.byteSize()
                 guard udpReceiveBuffer >= 4096 else { throw n.error("must be at least 4KiB") }
@@ -140,7 +142,8 @@ public struct TallyConfig: Sendable, Equatable {
             services = []
             for (name, value) in try node.orderedMapping() {
                 guard MetricName.isValidLabelName(name) else {
-                    throw value.error("service name must match [a-zA-Z_][a-zA-Z0-9_]* (it is a label value and a name prefix)")
+                    throw value.error(
+                        "service name must match [a-zA-Z_][a-zA-Z0-9_]* (it is a label value and a name prefix)")
                 }
                 let m = try value.mapping(allowed: ["port"])
                 guard let p = m["port"] else { throw value.error("needs a port") }
@@ -153,7 +156,9 @@ public struct TallyConfig: Sendable, Equatable {
         var policy = defaults?.unknownFamilies ?? .accept
         if let node = top["unknown_families"] {
             let s = try node.string()
-            guard let p = FamilyTable.UnknownPolicy(rawValue: s) else { throw node.error("must be accept or reject, not '\(s)'") }
+            guard let p = FamilyTable.UnknownPolicy(rawValue: s) else {
+                throw node.error("must be accept or reject, not '\(s)'")
+            }
             policy = p
         }
         var defaultService = defaults?.defaultService
@@ -184,7 +189,9 @@ public struct TallyConfig: Sendable, Equatable {
         if let node = top["drop_client_telemetry"] { dropTelemetry = try node.bool() }
         var limits = defaults?.limits ?? TallyCore.Limits()
         if let node = top["limits"] {
-            let m = try node.mapping(allowed: ["max_series_per_family", "max_series_per_service", "families", "ttl", "set_window", "set_max_values"])
+            let m = try node.mapping(allowed: [
+                "max_series_per_family", "max_series_per_service", "families", "ttl", "set_window", "set_max_values",
+            ])
             func positive(_ n: ConfigNode) throws(ConfigError) -> Int {
                 let v = try n.int()
                 guard v > 0 else { throw n.error("must be at least 1") }
@@ -214,7 +221,9 @@ public struct TallyConfig: Sendable, Equatable {
                         continue
                     }
                     let f = try value.mapping(allowed: ["max_series", "ttl", "drop_labels"])
-                    guard !f.isEmpty else { throw value.error("give max_series, ttl or drop_labels (or the series limit as a number)") }
+                    guard !f.isEmpty else {
+                        throw value.error("give max_series, ttl or drop_labels (or the series limit as a number)")
+                    }
                     if let v = f["max_series"] { limits.families[name] = try positive(v) }
                     if let v = f["ttl"] { limits.familyTTL[name] = try ttl(v) }
                     if let v = f["drop_labels"] {
@@ -242,18 +251,23 @@ public struct TallyConfig: Sendable, Equatable {
         var ports: [Int: String] = [:]
         let servicesNode = top["services"] ?? root
         for s in services {
-            guard seenNames.insert(s.name).inserted else { throw servicesNode.error("service '\(s.name)' is listed twice") }
+            guard seenNames.insert(s.name).inserted else {
+                throw servicesNode.error("service '\(s.name)' is listed twice")
+            }
             if s.port != 0, let other = ports[s.port] {
                 throw servicesNode.error("port \(s.port) is used by both \(other) and \(s.name)")
             }
             ports[s.port] = s.name
         }
-        if let admin, admin.host == metricsAddress || admin.host == "0.0.0.0" || metricsAddress == "0.0.0.0", let other = ports[admin.port] {
+        if let admin, admin.host == metricsAddress || admin.host == "0.0.0.0" || metricsAddress == "0.0.0.0",
+            let other = ports[admin.port]
+        {
             throw (top["admin"] ?? root).error("port \(admin.port) is used by both the admin endpoint and \(other)")
         }
         for u in unix {
             if let s = u.service, !seenNames.contains(s) {
-                throw (top["ingest"] ?? root).error("unix socket \(u.path): service '\(s)' is not one of the configured services")
+                throw (top["ingest"] ?? root).error(
+                    "unix socket \(u.path): service '\(s)' is not one of the configured services")
             }
         }
         if Set(unix.map(\.path)).count != unix.count {

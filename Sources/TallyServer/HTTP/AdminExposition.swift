@@ -5,7 +5,9 @@ import TallyCore
 enum AdminExposition {
     static let version = "0.1.0"
 
-    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil) -> [UInt8] {
+    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil)
+        -> [UInt8]
+    {
         var w = TextWriter(capacity: 8192)
         let perTransport = registry.ingestStats()
         var total = IngestStats()
@@ -29,36 +31,49 @@ enum AdminExposition {
         perTransportCounter("tally_lines_received_total", "Non-empty StatsD lines received.") { $0.lines }
         perTransportCounter("tally_lines_accepted_total", "Lines folded into a series.") { $0.accepted }
 
-        w.header(name: "tally_lines_rejected_total", help: "Lines refused, by reason (see tallyd --help for each reason).", type: .counter)
+        w.header(
+            name: "tally_lines_rejected_total", help: "Lines refused, by reason (see tallyd --help for each reason).",
+            type: .counter)
         for reason in RejectReason.allCases {
             w.append("tally_lines_rejected_total{reason=\"\(reason.rawValue)\"} ")
             w.integer(Int64(total.rejected(reason)))
             w.append(byte: 0x0A)
         }
 
-        w.header(name: "tally_lines_skipped_total", help: "Valid lines with nothing for Prometheus: DogStatsD events, service checks, client telemetry.", type: .counter)
+        w.header(
+            name: "tally_lines_skipped_total",
+            help: "Valid lines with nothing for Prometheus: DogStatsD events, service checks, client telemetry.",
+            type: .counter)
         for kind in SkipKind.allCases {
             w.append("tally_lines_skipped_total{kind=\"\(kind.label)\"} ")
             w.integer(Int64(total.skipped(kind)))
             w.append(byte: 0x0A)
         }
-        w.header(name: "tally_fields_ignored_total", help: "|fields of accepted lines that this version does not know.", type: .counter)
+        w.header(
+            name: "tally_fields_ignored_total", help: "|fields of accepted lines that this version does not know.",
+            type: .counter)
         w.append("tally_fields_ignored_total ")
         w.integer(Int64(total.unknownFields))
         w.append(byte: 0x0A)
 
-        w.header(name: "tally_tags_valueless_total", help: "Tags without ':' (they cannot become labels), dropped.", type: .counter)
+        w.header(
+            name: "tally_tags_valueless_total", help: "Tags without ':' (they cannot become labels), dropped.",
+            type: .counter)
         w.append("tally_tags_valueless_total ")
         w.integer(Int64(total.valuelessTags))
         w.append(byte: 0x0A)
 
-        w.header(name: "tally_tags_duplicate_total", help: "Tags given twice in one line (the last one wins).", type: .counter)
+        w.header(
+            name: "tally_tags_duplicate_total", help: "Tags given twice in one line (the last one wins).",
+            type: .counter)
         w.append("tally_tags_duplicate_total ")
         w.integer(Int64(total.duplicateTags))
         w.append(byte: 0x0A)
 
         let families = registry.families.snapshot()
-        w.header(name: "tally_tags_dropped_total", help: "Tags a documented family does not document, dropped (not turned into labels).", type: .counter)
+        w.header(
+            name: "tally_tags_dropped_total",
+            help: "Tags a documented family does not document, dropped (not turned into labels).", type: .counter)
         for d in total.droppedTags.sorted(by: { ($0.family, $0.tag) < ($1.family, $1.tag) }) {
             w.append("tally_tags_dropped_total{family=\"")
             w.labelValue(families[d.family].name)
@@ -82,23 +97,31 @@ enum AdminExposition {
             w.integer(Int64(count))
             w.append(byte: 0x0A)
         }
-        w.header(name: "tally_families", help: "Families known, documented (catalogue) or undocumented (created on first use).", type: .gauge)
+        w.header(
+            name: "tally_families",
+            help: "Families known, documented (catalogue) or undocumented (created on first use).", type: .gauge)
         w.append("tally_families{kind=\"documented\"} ")
         w.integer(Int64(registry.families.documentedCount))
         w.append("\ntally_families{kind=\"undocumented\"} ")
         w.integer(Int64(registry.families.undocumentedCount))
         w.append(byte: 0x0A)
-        w.header(name: "tally_series_expired_total", help: "Series removed because they were not updated within their ttl.", type: .counter)
+        w.header(
+            name: "tally_series_expired_total", help: "Series removed because they were not updated within their ttl.",
+            type: .counter)
         w.append("tally_series_expired_total ")
         w.integer(Int64(registry.expiredSeries))
         w.append(byte: 0x0A)
-        w.header(name: "tally_registry_bytes", help: "Heap bytes held by the series registry (keys, indexes, values).", type: .gauge)
+        w.header(
+            name: "tally_registry_bytes", help: "Heap bytes held by the series registry (keys, indexes, values).",
+            type: .gauge)
         w.append("tally_registry_bytes ")
         w.integer(Int64(registry.allocatedBytes()))
         w.append(byte: 0x0A)
 
         if let p = ProcessStats.read() {
-            w.header(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", type: .counter)
+            w.header(
+                name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.",
+                type: .counter)
             w.append("process_cpu_seconds_total ")
             w.value(p.cpuSeconds)
             w.append(byte: 0x0A)
@@ -108,7 +131,11 @@ enum AdminExposition {
             w.append(byte: 0x0A)
         }
         if !udpPorts.isEmpty {
-            w.header(name: "tally_udp_receive_drops_total", help: "Datagrams the kernel dropped on tallyd's UDP ports (receive buffer full), from /proc/net/udp{,6}.", type: .counter)
+            w.header(
+                name: "tally_udp_receive_drops_total",
+                help:
+                    "Datagrams the kernel dropped on tallyd's UDP ports (receive buffer full), from /proc/net/udp{,6}.",
+                type: .counter)
             let drops = UDPDrops.read(ports: Set(udpPorts))
             for port in udpPorts {
                 w.append("tally_udp_receive_drops_total{port=\"")
@@ -119,7 +146,9 @@ enum AdminExposition {
             }
         }
         state?.render(&w)
-        w.header(name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge)
+        w.header(
+            name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
+            type: .gauge)
         w.append("process_start_time_seconds ")
         w.value(startTime)
         w.append(byte: 0x0A)

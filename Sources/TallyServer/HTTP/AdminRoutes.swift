@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import TallyCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The admin endpoint's paths: tallyd's own metrics, a health check, and (only with
 /// `TALLYD_DEBUG_HOOKS=1`) the hooks the watchdog and drop tests use to wedge event loops.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's own CPU time and resident memory, read from /proc/self/stat.
@@ -9,23 +9,25 @@ struct ProcessStats {
 
     static func read() -> ProcessStats? {
         #if os(Linux)
-        guard let f = fopen("/proc/self/stat", "r") else { return nil }
-        defer { fclose(f) }
-        var buf = [CChar](repeating: 0, count: 1024)
-        guard fgets(&buf, Int32(buf.count), f) != nil else { return nil }
-        let line = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        guard let close = line.lastIndex(of: ")") else { return nil }
-        let fields = line[line.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); utime is field 14, stime 15, rss 24.
-        guard fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]), let rss = Double(fields[21]) else {
-            return nil
-        }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
-        return ProcessStats(cpuSeconds: (utime + stime) / ticks, residentBytes: rss * page)
+            guard let f = fopen("/proc/self/stat", "r") else { return nil }
+            defer { fclose(f) }
+            var buf = [CChar](repeating: 0, count: 1024)
+            guard fgets(&buf, Int32(buf.count), f) != nil else { return nil }
+            let line = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            guard let close = line.lastIndex(of: ")") else { return nil }
+            let fields = line[line.index(after: close)...].split(separator: " ")
+            // fields[0] is field 3 (state); utime is field 14, stime 15, rss 24.
+            guard fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]),
+                let rss = Double(fields[21])
+            else {
+                return nil
+            }
+            let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+            let page = Double(sysconf(Int32(_SC_PAGESIZE)))
+            return ProcessStats(cpuSeconds: (utime + stime) / ticks, residentBytes: rss * page)
         #else
-        return nil
+            return nil
         #endif
     }
 }

@@ -55,8 +55,9 @@ final class TCPLineHandler: ChannelInboundHandler {
         pending.append(contentsOf: bytes)
         if pending.count > maxLineLength {
             pending.withUnsafeBytes {
-                ingestor.refuse(.lineTooLong, "line is over max_line_length (\(maxLineLength) bytes); skipped to the next newline",
-                                line: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), now: now)
+                ingestor.refuse(
+                    .lineTooLong, "line is over max_line_length (\(maxLineLength) bytes); skipped to the next newline",
+                    line: UnsafeRawBufferPointer(rebasing: $0.prefix(200)), now: now)
             }
             pending.removeAll(keepingCapacity: false)
             skippingToNewline = true
@@ -66,7 +67,9 @@ final class TCPLineHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if !pending.isEmpty {
             pending.withUnsafeBytes {
-                ingestor.refuse(.truncatedLine, "connection closed after \($0.count) bytes of an unfinished line", line: $0, now: WallClock.now())
+                ingestor.refuse(
+                    .truncatedLine, "connection closed after \($0.count) bytes of an unfinished line", line: $0,
+                    now: WallClock.now())
             }
             pending.removeAll()
         }

@@ -20,8 +20,9 @@ enum UDPDrops {
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 13, let colon = fields[1].lastIndex(of: ":"),
-                  let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16),
-                  let drops = Int(fields[fields.count - 1]) else { continue }
+                let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16),
+                let drops = Int(fields[fields.count - 1])
+            else { continue }
             rows.append((port, drops))
         }
         return rows

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import CTallyNet
-import Glibc
-#endif
 import Synchronization
 import TallyCore
 import TallySystem
+
+#if canImport(Glibc)
+    import CTallyNet
+    import Glibc
+#endif
 
 /// A Unix datagram ingest socket with its own receive thread.
 ///
@@ -26,17 +27,23 @@ final class UnixDatagramReceiver: Sendable {
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else {
-                throw StartupError(description: "cannot listen: Unix ingest socket \(path): the path exists and is not a socket (not deleted)")
+                throw StartupError(
+                    description:
+                        "cannot listen: Unix ingest socket \(path): the path exists and is not a socket (not deleted)")
             }
             unlink(path)
         }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw StartupError(description: "cannot create Unix socket \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StartupError(description: "cannot create Unix socket \(path): \(String(cString: strerror(errno)))")
+        }
         guard tally_unix_attach(fd, path, 1) == 0 else {
             let tooLong = errno == ENAMETOOLONG
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
-            throw StartupError(description: tooLong ? "Unix socket path \(path) is too long" : "cannot listen: Unix ingest socket \(path): \(reason)")
+            throw StartupError(
+                description: tooLong
+                    ? "Unix socket path \(path) is too long" : "cannot listen: Unix ingest socket \(path): \(reason)")
         }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -88,10 +95,13 @@ final class UnixDatagramReceiver: Sendable {
             if n >= 0 {
                 let now = WallClock.now()
                 for i in 0..<Int(n) {
-                    let packet = UnsafeRawBufferPointer(start: buffers[i], count: lengths[i] == -1 ? Self.datagramSize : lengths[i])
+                    let packet = UnsafeRawBufferPointer(
+                        start: buffers[i], count: lengths[i] == -1 ? Self.datagramSize : lengths[i])
                     if lengths[i] == -1 {
-                        ingestor.refuse(.lineTooLong, "a datagram longer than \(Self.datagramSize) bytes was cut; send smaller packets",
-                                        line: UnsafeRawBufferPointer(rebasing: packet[0..<200]), now: now)
+                        ingestor.refuse(
+                            .lineTooLong,
+                            "a datagram longer than \(Self.datagramSize) bytes was cut; send smaller packets",
+                            line: UnsafeRawBufferPointer(rebasing: packet[0..<200]), now: now)
                     } else if lengths[i] > 0 {
                         ingestor.ingest(packet: packet, now: now)
                     }

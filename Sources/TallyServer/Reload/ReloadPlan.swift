@@ -72,7 +72,8 @@ struct ReloadPlan: Equatable {
     func summary(catalogue: String?) -> String {
         let applied = applied(catalogue: catalogue)
         var parts = ["reloaded"]
-        parts.append(applied.isEmpty ? "nothing changed that applies live" : "applied " + applied.joined(separator: ", "))
+        parts.append(
+            applied.isEmpty ? "nothing changed that applies live" : "applied " + applied.joined(separator: ", "))
         if !restart.isEmpty { parts.append("restart tallyd to apply: " + restart.joined(separator: ", ")) }
         return parts.joined(separator: "; ")
     }

@@ -57,7 +57,8 @@ struct ReloadService: Service {
             // Atomic under every shard lock; series of families whose layout changed are removed.
             let removed = registry.replaceCatalogue(
                 new.catalogue, dropLabels: new.config.limits.dropLabels, defaultBuckets: new.config.defaultBuckets)
-            catalogue = "catalogue (\(new.catalogue.families.count) families, \(removed) series of changed families removed)"
+            catalogue =
+                "catalogue (\(new.catalogue.families.count) families, \(removed) series of changed families removed)"
         }
         if let limits = plan.limits { registry.limits = limits }
         return plan.summary(catalogue: catalogue)

@@ -12,7 +12,9 @@ struct StateFileStats: Sendable {
     var restored: Int?
 
     func render(_ w: inout TextWriter) {
-        w.header(name: "tally_state_saves_total", help: "Saves of state_file, by result (error: see the log).", type: .counter)
+        w.header(
+            name: "tally_state_saves_total", help: "Saves of state_file, by result (error: see the log).",
+            type: .counter)
         w.append("tally_state_saves_total{result=\"ok\"} ")
         w.integer(Int64(saves))
         w.append("\ntally_state_saves_total{result=\"error\"} ")
@@ -28,7 +30,9 @@ struct StateFileStats: Sendable {
         if let t = lastSaveTime {
             gauge("tally_state_last_save_timestamp_seconds", "When state_file was last written.", t)
             gauge("tally_state_last_save_bytes", "Size of the last state_file written.", Double(lastSaveBytes))
-            gauge("tally_state_last_save_duration_seconds", "How long the last save took (encoding, write, fsync).", lastSaveSeconds)
+            gauge(
+                "tally_state_last_save_duration_seconds", "How long the last save took (encoding, write, fsync).",
+                lastSaveSeconds)
         }
         gauge("tally_state_restored_series", "Series restored from state_file at start.", Double(restored ?? 0))
     }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import Synchronization
 import TallyCore
 import TallySystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The saved state: restored into the registry before any listener is bound, written at
 /// stop and every `state_interval` by `StateSaveService`, counted for the admin endpoint.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import CTallyNet  // <sys/socket.h>: SOCK_DGRAM / SOCK_STREAM are not always visible through Glibc alone
+    import Glibc
 #endif
-import NIOCore
 
 /// The sockets systemd passed, checked and sorted by their `FileDescriptorName=`:
 /// `ingest-udp`, `ingest-tcp`, `ingest-unix`, `admin`, or a configured service's name.
@@ -54,15 +54,24 @@ public struct SocketActivation: Sendable {
                     } else if config.tcp.contains(where: { $0.port == kind.port }) {
                         socket.name = "ingest-tcp"
                     } else {
-                        throw StartupError(description: "socket activation: descriptor \(socket.fd) named 'tally' listens on port \(kind.port), which no service, admin or ingest.tcp entry of the config has")
+                        throw StartupError(
+                            description:
+                                "socket activation: descriptor \(socket.fd) named 'tally' listens on port \(kind.port), which no service, admin or ingest.tcp entry of the config has"
+                        )
                     }
                 } else {
-                    throw StartupError(description: "socket activation: descriptor \(socket.fd) named 'tally' is \(kind); tallyd takes UDP, Unix datagram and listening TCP sockets")
+                    throw StartupError(
+                        description:
+                            "socket activation: descriptor \(socket.fd) named 'tally' is \(kind); tallyd takes UDP, Unix datagram and listening TCP sockets"
+                    )
                 }
             }
             func require(_ expected: SocketKind.Expected) throws {
                 guard kind.matches(expected) else {
-                    throw StartupError(description: "socket activation: descriptor \(socket.fd) named '\(socket.name)' is \(kind), but '\(socket.name)' needs \(expected.description)")
+                    throw StartupError(
+                        description:
+                            "socket activation: descriptor \(socket.fd) named '\(socket.name)' is \(kind), but '\(socket.name)' needs \(expected.description)"
+                    )
                 }
             }
             switch socket.name {
@@ -85,7 +94,10 @@ public struct SocketActivation: Sendable {
                 }
                 services[name] = InetSocket(fd: socket.fd, port: kind.port)
             default:
-                throw StartupError(description: "socket activation: descriptor \(socket.fd) is named '\(socket.name)'; tallyd knows tally (sorted by kind and port), ingest-udp, ingest-tcp, ingest-unix, admin and the services \(serviceNames.joined(separator: ", ")) (set FileDescriptorName= in the .socket unit)")
+                throw StartupError(
+                    description:
+                        "socket activation: descriptor \(socket.fd) is named '\(socket.name)'; tallyd knows tally (sorted by kind and port), ingest-udp, ingest-tcp, ingest-unix, admin and the services \(serviceNames.joined(separator: ", ")) (set FileDescriptorName= in the .socket unit)"
+                )
             }
         }
     }
@@ -116,9 +128,10 @@ struct SocketKind: CustomStringConvertible {
         listening = (Self.option(fd, SO_ACCEPTCONN) ?? 0) != 0
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        } == 0
+        let ok =
+            withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            } == 0
         guard ok else { return }
         withUnsafeBytes(of: &storage) { raw in
             switch domain {
@@ -149,8 +162,12 @@ struct SocketKind: CustomStringConvertible {
 
     var description: String {
         if domain < 0 { return "not a socket" }
-        let family = domain == AF_INET ? "IPv4" : domain == AF_INET6 ? "IPv6" : domain == AF_UNIX ? "Unix" : "family \(domain)"
-        let kind = type == Int32(SOCK_DGRAM.rawValue) ? "datagram" : type == Int32(SOCK_STREAM.rawValue) ? (listening ? "listening stream" : "stream") : "type \(type)"
+        let family =
+            domain == AF_INET ? "IPv4" : domain == AF_INET6 ? "IPv6" : domain == AF_UNIX ? "Unix" : "family \(domain)"
+        let kind =
+            type == Int32(SOCK_DGRAM.rawValue)
+            ? "datagram"
+            : type == Int32(SOCK_STREAM.rawValue) ? (listening ? "listening stream" : "stream") : "type \(type)"
         let at = domain == AF_UNIX ? (path.isEmpty ? "" : " at \(path)") : " on port \(port)"
         return "an \(family) \(kind) socket\(at)"
     }

@@ -1,6 +1,7 @@
 import CSystemd
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The daemon's side of systemd (sd-daemon(3)): readiness and status messages, the watchdog
