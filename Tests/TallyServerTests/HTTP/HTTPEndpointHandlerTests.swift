@@ -1,0 +1,93 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@testable import TallyServer
+
+/// Routing through NIO's `EmbeddedChannel`: known paths, 404, 405, HEAD, query strings, and
+/// the in-flight count shutdown waits on.
+@Suite struct HTTPEndpointHandlerTests {
+    static func channel(inFlight: InFlightRequests = InFlightRequests()) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPEndpointHandler(name: "risk_manager", inFlight: inFlight) { path in
+                path == "/metrics" ? .text("up 1\n") : nil
+            })
+        return channel
+    }
+
+    /// Sends one request and reads back (head, body).
+    static func request(
+        _ channel: EmbeddedChannel, _ method: HTTPMethod, _ uri: String
+    ) throws -> (HTTPResponseHead, String) {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+        head.headers.add(name: "Host", value: "localhost")
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        guard case .head(let response) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            throw Missing.head
+        }
+        var body = ""
+        while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {
+            if case .body(.byteBuffer(let buffer)) = part { body += String(buffer: buffer) }
+            if case .end = part { break }
+        }
+        return (response, body)
+    }
+
+    enum Missing: Error { case head }
+
+    @Test func aKnownPathIsServedWithItsLength() throws {
+        let channel = try Self.channel()
+        let (head, body) = try Self.request(channel, .GET, "/metrics?x=1")
+        #expect(head.status == .ok)
+        #expect(body == "up 1\n")
+        #expect(head.headers["Content-Length"] == ["5"])
+        #expect(head.headers["Content-Type"] == ["text/plain; charset=utf-8"])
+        _ = try channel.finish()
+    }
+
+    @Test func anUnknownPathIs404NamingWhatIsServed() throws {
+        let channel = try Self.channel()
+        let (head, body) = try Self.request(channel, .GET, "/other")
+        #expect(head.status == .notFound)
+        #expect(body == "404 not found: risk_manager serves /metrics\n")
+        _ = try channel.finish()
+    }
+
+    @Test func otherMethodsAre405WithAllow() throws {
+        let channel = try Self.channel()
+        let (head, body) = try Self.request(channel, .POST, "/metrics")
+        #expect(head.status == .methodNotAllowed)
+        #expect(head.headers["Allow"] == ["GET, HEAD"])
+        #expect(body == "method POST not allowed; use GET\n")
+        _ = try channel.finish()
+    }
+
+    @Test func headHasTheLengthButNoBody() throws {
+        let channel = try Self.channel()
+        let (head, body) = try Self.request(channel, .HEAD, "/metrics")
+        #expect(head.status == .ok)
+        #expect(head.headers["Content-Length"] == ["5"])
+        #expect(body.isEmpty)
+        _ = try channel.finish()
+    }
+
+    /// The route runs while its response counts as in flight; the count drops once written.
+    @Test func aResponseIsInFlightUntilWritten() throws {
+        let inFlight = InFlightRequests()
+        let seen = Mutex(-1)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _ in
+                seen.withLock { $0 = inFlight.current }
+                return .text("ok\n")
+            })
+        _ = try Self.request(channel, .GET, "/healthz")
+        #expect(seen.withLock { $0 } == 1)
+        #expect(inFlight.current == 0)
+        _ = try channel.finish()
+    }
+}
