@@ -43,10 +43,10 @@ public enum ExpositionRenderer {
             store.offsets.withUnsafeBufferPointer { offsets in
                 for i in 0..<store.count {
                     store.table.withKey(at: i) { key in
-                        let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
+                        let family = SeriesKey.family(of: key)
                         // Cannot fail: the families are read after the shards.
                         guard family < perFamily.count else { return }
-                        let labels = UnsafeRawBufferPointer(rebasing: key[4...])
+                        let labels = SeriesKey.labels(of: key)
                         perFamily[family].append(
                             Ref(
                                 prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
@@ -63,7 +63,7 @@ public enum ExpositionRenderer {
         for id in order {
             let family = families[id]
             if family.retired { continue }
-            if family.isDocumented && family.name == "service_up" {
+            if SpecialFamily(family) == .serviceUp {
                 w.header(name: family.name, help: family.help, type: family.type)
                 w.append("service_up{service_name=\"")
                 w.labelValue(serviceName)
@@ -72,7 +72,7 @@ public enum ExpositionRenderer {
                 w.append(byte: 0x0A)
                 continue
             }
-            if family.isDocumented && family.name == "service_start_time" {
+            if SpecialFamily(family) == .serviceStartTime {
                 guard let start = liveness.startTime else { continue }
                 w.header(name: family.name, help: family.help, type: family.type)
                 w.append("service_start_time{service_name=\"")
@@ -87,7 +87,7 @@ public enum ExpositionRenderer {
                 sortSeries(&perFamily[id], keys: k)
             }
             w.header(name: family.name, help: family.help, type: family.type)
-            let layout = SeriesLayout(family)
+            let layout = FamilyRenderView(family)
             keys.withUnsafeBytes { k in
                 values.withUnsafeBufferPointer { v in
                     perFamily[id].withUnsafeBufferPointer { refs in
@@ -156,8 +156,9 @@ public enum ExpositionRenderer {
     /// LSD radix sort by `prefix`, a byte at a time, skipping bytes every key has alike.
     static func radixSort(_ refs: inout [Ref]) {
         var other = refs
-        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 256)
-        defer { counts.deallocate() }
+        let countStorage = RawBuffer<Int>(capacity: 256)
+        let counts = countStorage.pointer
+        defer { withExtendedLifetime(countStorage) {} }
         refs.withUnsafeMutableBufferPointer { a in
             other.withUnsafeMutableBufferPointer { b in
                 var src = a
@@ -187,9 +188,10 @@ public enum ExpositionRenderer {
         }
     }
 
-    /// A family's fixed pieces as bytes, built once per render: the name, each label's
-    /// `name="` (with its leading comma), the histogram `le` labels.
-    struct SeriesLayout {
+    /// A `FamilyDescriptor` as the renderer needs it: the fixed pieces as bytes, built once
+    /// per render (the name, each label's `name="` with its leading comma, the histogram `le`
+    /// labels). Its counterpart on the ingest side is `FamilyFoldView`.
+    struct FamilyRenderView {
         let type: FamilyType
         let bucketCount: Int
         let name: [UInt8]
@@ -218,7 +220,7 @@ public enum ExpositionRenderer {
     }
 
     static func writeSeries(
-        _ w: inout TextWriter, _ f: SeriesLayout, labels: UnsafeRawBufferPointer,
+        _ w: inout TextWriter, _ f: FamilyRenderView, labels: UnsafeRawBufferPointer,
         values v: UnsafeBufferPointer<Double>, offset: Int
     ) {
         switch f.type {
@@ -246,7 +248,7 @@ public enum ExpositionRenderer {
     }
 
     static func writeSumCount(
-        _ w: inout TextWriter, _ f: SeriesLayout, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double
+        _ w: inout TextWriter, _ f: FamilyRenderView, _ labels: UnsafeRawBufferPointer, sum: Double, count: Double
     ) {
         w.append(bytes: f.sumName)
         writeLabels(&w, f, labels, extra: nil)
@@ -261,7 +263,9 @@ public enum ExpositionRenderer {
     }
 
     /// `{a="x",b="y"}` from key data (see `SeriesStore`); nothing when there are no labels.
-    static func writeLabels(_ w: inout TextWriter, _ f: SeriesLayout, _ data: UnsafeRawBufferPointer, extra: [UInt8]?) {
+    static func writeLabels(
+        _ w: inout TextWriter, _ f: FamilyRenderView, _ data: UnsafeRawBufferPointer, extra: [UInt8]?
+    ) {
         if data.isEmpty && extra == nil { return }
         w.append(byte: UInt8(ascii: "{"))
         var i = 0

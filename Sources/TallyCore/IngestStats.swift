@@ -51,8 +51,8 @@ public struct IngestStats: Sendable {
     public var droppedTags: [(family: Int, tag: String, count: Int)] {
         (0..<droppedTagKeys.count).map { i in
             droppedTagKeys.withKey(at: i) { key in
-                let family = Int(key.loadUnaligned(as: UInt32.self).littleEndian)
-                let tag = LogEscaper.escape(UnsafeRawBufferPointer(rebasing: key[4...]), limit: 200)
+                let family = SeriesKey.family(of: key)
+                let tag = LogEscaper.escape(SeriesKey.labels(of: key), limit: 200)
                 return (family, tag, droppedTagCounts[i])
             }
         }

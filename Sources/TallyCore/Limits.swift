@@ -49,5 +49,5 @@ public struct Limits: Sendable, Equatable {
 
     /// `service_up`, `service_start_time` and `service_info` describe the service, not a series
     /// of events: they stay until the daemon stops.
-    public static let neverExpire: Set<String> = ["service_up", "service_start_time", "service_info"]
+    public static let neverExpire = Set(SpecialFamily.allCases.map(\.rawValue))
 }

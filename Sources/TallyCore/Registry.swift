@@ -257,7 +257,7 @@ public final class Registry: @unchecked Sendable {
             let store = withShard(i) { $0[service] }
             for i in 0..<store.count {
                 store.table.withKey(at: i) { key in
-                    guard Int(key.loadUnaligned(as: UInt32.self).littleEndian) == family else { return }
+                    guard SeriesKey.family(of: key) == family else { return }
                     var label = 0
                     var start = 4
                     for j in 4..<key.count where key[j] == 0 {

@@ -44,7 +44,7 @@ public struct SeriesStore: Sendable {
 
     /// The family id of the series at `index`.
     func family(at index: Int) -> Int {
-        table.withKey(at: index) { Int($0.loadUnaligned(as: UInt32.self).littleEndian) }
+        table.withKey(at: index) { SeriesKey.family(of: $0) }
     }
 
     public var allocatedBytes: Int {

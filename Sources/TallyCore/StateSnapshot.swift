@@ -64,9 +64,9 @@ public enum StateSnapshot {
                     let end = i + 1 < store.offsets.count ? Int(store.offsets[i + 1]) : store.values.count
                     w.u32(service)
                     store.table.withKey(at: i) { key in
-                        w.u32(Int(key.loadUnaligned(as: UInt32.self).littleEndian))
-                        w.u32(key.count - 4)
-                        w.bytes(UnsafeRawBufferPointer(rebasing: key[4...]))
+                        w.u32(SeriesKey.family(of: key))
+                        w.u32(key.count - SeriesKey.familyIDSize)
+                        w.bytes(SeriesKey.labels(of: key))
                     }
                     w.u32(end - start)
                     for v in store.values[start..<end] { w.f64(v) }
@@ -145,9 +145,7 @@ public enum StateSnapshot {
                 summary.skippedOther += 1
                 continue
             }
-            key.removeAll(keepingCapacity: true)
-            withUnsafeBytes(of: UInt32(f).littleEndian) { key.append(contentsOf: $0) }
-            key.append(contentsOf: labels)
+            SeriesKey.make(family: f, labels: labels, into: &key)
             if registry.restoreSeries(service: s, family: f, key: key, values: values, stamp: stamp) {
                 summary.restored += 1
             } else {

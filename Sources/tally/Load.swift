@@ -86,7 +86,6 @@ struct Load: ParsableCommand {
         }
 
         let pool = PacketPool(packets)
-        defer { pool.release() }
         let before = try adminTarget.map { try AdminScrape.fetch(host: $0.0, port: $0.1) }
         let rateLimit = rate == "max" ? nil : Double(rate)! / Double(senders)
         let sentPackets = Atomic<Int>(0)
@@ -178,15 +177,17 @@ func fmt(_ v: Double, _ digits: Int) -> String {
 }
 
 /// Every packet back to back in one allocation, so senders on other threads can hand raw
-/// pointers to sendmmsg; freed by `release()` once every sender has finished.
-struct PacketPool: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
+/// pointers to sendmmsg; freed with the last copy of the pool (its `RawBuffer`).
+struct PacketPool: Sendable {
+    private let storage: RawBuffer<UInt8>
+    var base: UnsafeMutableRawPointer { storage.raw }
     let offsets: [Int]
     let lengths: [Int]
 
     init(_ packets: [[UInt8]]) {
         let total = packets.reduce(0) { $0 + $1.count }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        let storage = RawBuffer<UInt8>(capacity: total)
+        let buffer = storage.raw
         var starts: [Int] = []
         var at = 0
         for p in packets {
@@ -194,10 +195,8 @@ struct PacketPool: @unchecked Sendable {
             p.withUnsafeBytes { (buffer + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             at += p.count
         }
-        base = buffer
+        self.storage = storage
         offsets = starts
         lengths = packets.map(\.count)
     }
-
-    func release() { base.deallocate() }
 }

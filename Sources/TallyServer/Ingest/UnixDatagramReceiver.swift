@@ -79,9 +79,9 @@ final class UnixDatagramReceiver: Sendable {
     /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat). Reads up to
     /// `batch` datagrams per `recvmmsg`: blocking for the first, taking whatever else is queued.
     func run(_ ingestor: Ingestor, tick: () -> Void = {}) {
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.batch * Self.datagramSize, alignment: 16)
-        defer { storage.deallocate() }
-        let buffers = (0..<Self.batch).map { UnsafeMutableRawPointer?(storage + $0 * Self.datagramSize) }
+        let storage = RawBuffer<UInt8>(capacity: Self.batch * Self.datagramSize)
+        defer { withExtendedLifetime(storage) {} }
+        let buffers = (0..<Self.batch).map { UnsafeMutableRawPointer?(storage.raw + $0 * Self.datagramSize) }
         var lengths = [Int](repeating: 0, count: Self.batch)
         var draining = false
         while true {

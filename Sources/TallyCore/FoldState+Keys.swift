@@ -1,0 +1,171 @@
+/// Building the series key from a line's tags, and the lookups the fold makes on the way.
+extension FoldState {
+    mutating func documentedKey(
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView, labels: [[UInt8]],
+        familyID: Int, service: Int, stats: inout IngestStats
+    ) -> LineError? {
+        labelValues.reset()
+        for _ in 0..<labels.count { labelValues.append(0..<0) }
+        for t in 0..<tagList.count {
+            let tag = tagList[t]
+            guard tag.hasValue else {
+                stats.valuelessTags += 1
+                continue
+            }
+            if isServiceTag(line, tag.key) { continue }
+            var matched = false
+            let keyLength = tag.key.count
+            let keyStart = line.baseAddress! + tag.key.lowerBound
+            let offsets = info.labelOffsets
+            for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == keyLength {
+                if ByteHash.equal(info.labelFlat + offsets[i], keyStart, count: keyLength) {
+                    if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
+                    labelValues[i] = tag.value
+                    matched = true
+                    break
+                }
+            }
+            if !matched && !isDropped(info, keyStart, keyLength) {
+                stats.countDroppedTag(
+                    family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
+            }
+        }
+        let serviceName = registry.services.nameBytes[service]
+        for i in labels.indices {
+            if i == info.serviceLabel {
+                serviceName.withUnsafeBytes { appendKey($0) }
+            } else {
+                guard !labelValues[i].isEmpty else {
+                    return LineError(
+                        .missingLabel,
+                        "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag \(String(decoding: labels[i], as: UTF8.self)):<value>)"
+                    )
+                }
+                appendKey(UnsafeRawBufferPointer(rebasing: line[labelValues[i]]))
+            }
+            appendKey(byte: 0)
+        }
+        return nil
+    }
+
+    mutating func undocumentedKey(
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView, stats: inout IngestStats
+    ) -> LineError? {
+        pairs.removeAll(keepingCapacity: true)
+        for t in 0..<tagList.count {
+            let tag = tagList[t]
+            guard tag.hasValue else {
+                stats.valuelessTags += 1
+                continue
+            }
+            if isServiceTag(line, tag.key) { continue }
+            let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
+            guard let name = MetricName.sanitizeLabel(raw), !MetricName.isReservedLabel(name, for: info.type) else {
+                return LineError(
+                    .invalidLabelName,
+                    "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
+            }
+            if tag.value.isEmpty { continue }  // an empty label value is the same as no label
+            var label = name  // drop_labels names the sanitized label name
+            if label.withUTF8({ isDropped(info, $0.baseAddress!, $0.count) }) { continue }
+            if let i = pairs.firstIndex(where: { $0.name == name }) {
+                stats.duplicateTags += 1
+                pairs[i] = (tag.key, tag.value, name)  // duplicate tag: the last one wins
+            } else {
+                pairs.append((tag.key, tag.value, name))
+            }
+        }
+        pairs.sort { $0.name < $1.name }
+        for p in pairs {
+            var name = p.name
+            name.withUTF8 { appendKey(UnsafeRawBufferPointer($0)) }
+            appendKey(byte: 1)
+            appendKey(UnsafeRawBufferPointer(rebasing: line[p.value]))
+            appendKey(byte: 0)
+        }
+        return nil
+    }
+
+    /// Whether the tag name at `p` is one `drop_labels` aggregates away.
+    func isDropped(_ info: FamilyFoldView, _ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        for d in info.dropped where d.count == n {
+            if d.withUnsafeBytes({ ByteHash.equal($0.baseAddress!, p, count: n) }) { return true }
+        }
+        return false
+    }
+
+    @inline(__always)
+    func isServiceTag(_ line: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
+        let n = key.count
+        guard n == 7 || n == 12 else { return false }
+        let p = line.baseAddress! + key.lowerBound
+        return n == 7 ? Self.memEqual(p, "service") : Self.memEqual(p, "service_name")
+    }
+
+    @inline(__always)
+    static func memEqual(_ p: UnsafeRawPointer, _ s: StaticString) -> Bool {
+        ByteHash.equal(p, UnsafeRawPointer(s.utf8Start), count: s.utf8CodeUnitCount)
+    }
+
+    func firstIndex(of byte: UInt8, in line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        let i = ByteScan.find(byte, line, from: range.lowerBound, to: range.upperBound)
+        return i < range.upperBound ? i : nil
+    }
+
+    mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind) -> FamilyTable.Resolution {
+        let h = ByteHash.hash(name)
+        if let i = familyCache.find(name, hash: h) { return .found(Int(familyCacheIDs[i])) }
+        let r = registry.families.resolve(name, kind: kind)
+        if case .found(let id) = r {
+            if familyCache.count >= Self.maxCachedNames {
+                familyCache = ByteKeyTable(capacity: 128)
+                familyCacheIDs.removeAll(keepingCapacity: true)
+            }
+            familyCache.insert(name, hash: h)
+            familyCacheIDs.append(Int32(id))
+        }
+        return r
+    }
+
+    func cardinalityError(_ refusal: Registry.Refusal, info: FamilyFoldView, familyID: Int, service: Int) -> LineError {
+        let serviceName = registry.services.names[service]
+        switch refusal {
+        case .setOverflow(let limit):
+            return LineError(
+                .setOverflow,
+                "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window (set_max_values); the new ones were not counted"
+            )
+        case .stale:  // only reached if the catalogue changed again while the line was retried
+            return LineError(.unknownFamily, "the catalogue changed while this line was folded; send it again")
+        case .serviceLimit(let limit):
+            return LineError(
+                .cardinalityLimit,
+                "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised"
+            )
+        case .familyLimit(let limit):
+            var detail =
+                "'\(info.name)' of '\(serviceName)' holds \(limit) series (its limit); existing series keep updating"
+            if registry.shouldExplain(service: service, family: familyID),
+                let busiest = registry.busiestLabel(service: service, family: familyID)
+            {
+                let label: String
+                if let labels = info.labels, busiest.index < labels.count {
+                    label = "label '\(String(decoding: labels[busiest.index], as: UTF8.self))'"
+                } else {
+                    label = "label #\(busiest.index + 1)"
+                }
+                detail +=
+                    "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see limits.families"
+            }
+            return LineError(.cardinalityLimit, detail)
+        }
+    }
+
+    mutating func info(_ id: Int) -> FamilyFoldView {
+        if id < infos.count, let info = infos[id] { return info }
+        let info = FamilyFoldView(registry.families.descriptor(id))
+        if id >= infos.count { infos.append(contentsOf: repeatElement(nil, count: id + 1 - infos.count)) }
+        infos[id] = info
+        return info
+    }
+}

@@ -1,0 +1,304 @@
+/// An `Ingestor`'s state and the folding logic, as a value so the optimizer sees every access.
+struct FoldState {
+    let registry: Registry
+    let transport: String
+    let boundService: Int?
+    let defaultService: Int?
+    let maxLineLength: Int
+    let dropClientTelemetry: Bool
+    let limiter: RejectLogLimiter
+    let onReject: (Rejection) -> Void
+    /// The series key under construction (see `SeriesKey`): its only owner.
+    let keyStorage: RawBuffer<UInt8>
+    let keyCapacity: Int
+    var key: UnsafeMutableRawPointer { keyStorage.raw }
+    var keyLength = 0
+
+    var familyCache = ByteKeyTable(capacity: 128)
+    var familyCacheIDs: [Int32] = []
+    var infos: [FamilyFoldView?] = []
+    var scratch: [UInt8] = []
+    var labelValues = ScratchArray<Range<Int>>()
+    var tagList = ScratchArray<TagIterator.Tag>()
+    var pairs: [(key: Range<Int>, value: Range<Int>, name: String)] = []
+    var updates = ScratchArray<SampleUpdate>()
+    var numbers = ScratchArray<(value: Double, signed: Bool)>()
+    var seen: [Bool]
+    var touched: [Int] = []
+    /// The family table generation the caches belong to.
+    var generation = 0
+    /// This packet's time as a registry stamp.
+    var stamp: UInt32 = 0
+
+    static let maxCachedNames = 100_000
+
+    init(
+        registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
+        dropClientTelemetry: Bool, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void,
+        keyCapacity: Int
+    ) {
+        self.registry = registry
+        self.transport = transport
+        self.boundService = boundService
+        self.defaultService = defaultService
+        self.maxLineLength = maxLineLength
+        self.dropClientTelemetry = dropClientTelemetry
+        self.limiter = limiter
+        self.onReject = onReject
+        keyStorage = RawBuffer(capacity: keyCapacity)
+        self.keyCapacity = keyCapacity
+        seen = [Bool](repeating: false, count: registry.services.count)
+        generation = registry.families.generation
+    }
+
+    /// Once per packet: the time stamp, and fresh caches if the catalogue was swapped.
+    @inline(__always)
+    mutating func beginPacket(now: Double) {
+        stamp = registry.stamp(now)
+        let g = registry.families.generation
+        if g != generation { dropCaches(generation: g) }
+    }
+
+    mutating func dropCaches(generation g: Int) {
+        generation = g
+        familyCache = ByteKeyTable(capacity: 128)
+        familyCacheIDs.removeAll(keepingCapacity: true)
+        infos.removeAll(keepingCapacity: true)
+    }
+
+    mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
+        stats.packets += 1
+        var start = 0
+        let n = packet.count
+        while start < n {
+            let end = ByteScan.find(0x0A, packet, from: start, to: n)
+            var lo = start
+            var hi = end
+            while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
+            while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
+            if lo < hi {
+                stats.lines += 1
+                let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
+                if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
+                    stats.skipped[Int(skip.rawValue)] += 1
+                } else if let error = fold(line, now: now, stats: &stats) {
+                    reject(error, line: line, now: now, stats: &stats)
+                } else {
+                    stats.accepted += 1
+                }
+            }
+            start = end + 1
+        }
+    }
+
+    /// Events, service checks and client telemetry: recognised by their first bytes.
+    @inline(__always)
+    static func skipKind(_ line: UnsafeRawBufferPointer, dropClientTelemetry: Bool) -> SkipKind? {
+        guard line[0] == UInt8(ascii: "_") || line[0] == UInt8(ascii: "d") else { return nil }
+        func starts(_ s: StaticString) -> Bool { line.count >= s.utf8CodeUnitCount && memEqual(line.baseAddress!, s) }
+        if starts("_e{") { return .event }
+        if starts("_sc|") { return .serviceCheck }
+        if dropClientTelemetry && starts("datadog.dogstatsd.client.") { return .clientTelemetry }
+        return nil
+    }
+
+    /// Marks the services seen in the last packet alive (once per packet, not per line).
+    mutating func touchServices(now: Double) {
+        guard !touched.isEmpty else { return }
+        for s in touched {
+            registry.services.touch(s, now: now)
+            seen[s] = false
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
+        stats.rejected[error.reason.ordinal] += 1
+        if let suppressed = limiter.admit(error.reason, now: now) {
+            onReject(
+                Rejection(
+                    reason: error.reason, detail: error.detail,
+                    line: LogEscaper.escape(line, limit: 200), transport: transport, suppressed: suppressed))
+        }
+    }
+
+    @inline(__always)
+    mutating func appendKey(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        precondition(keyLength + bytes.count <= keyCapacity, "series key buffer overflow")
+        (key + keyLength).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        keyLength += bytes.count
+    }
+
+    @inline(__always)
+    mutating func appendKey(byte: UInt8) {
+        precondition(keyLength < keyCapacity, "series key buffer overflow")
+        key.storeBytes(of: byte, toByteOffset: keyLength, as: UInt8.self)
+        keyLength += 1
+    }
+
+    /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
+    mutating func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) -> LineError? {
+        guard line.count <= maxLineLength else {
+            return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
+        }
+        guard UTF8Validation.isValidWithoutNUL(line, 0..<line.count) else {
+            return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
+        }
+        let parsed: StatsDLine
+        switch StatsDLine.parse(line) {
+        case .success(let p): parsed = p
+        case .failure(let e): return e
+        }
+
+        // Which service sent it.
+        var tagService: Int? = nil
+        var tagServiceIsName = false
+        stats.unknownFields += parsed.unknownFields
+        var tags = TagIterator(line, parsed.tags, separator: parsed.tagStyle.separator)
+        tagList.reset()
+        while let tag = tags.next() {
+            tagList.append(tag)  // scanned once; the label pass below walks this list
+            guard tag.hasValue, isServiceTag(line, tag.key) else { continue }
+            let isName = tag.key.count == 12
+            if tagService != nil && tagServiceIsName && !isName { continue }  // service_name wins over service
+            let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
+            guard let s = registry.services.index(of: value) else {
+                return LineError(.unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
+            }
+            tagService = s
+            tagServiceIsName = isName
+        }
+        var nameRange = parsed.name
+        var prefixService: Int? = nil
+        if let dot = firstIndex(of: 0x2E, in: line, parsed.name),
+            let s = registry.services.index(of: UnsafeRawBufferPointer(rebasing: line[parsed.name.lowerBound..<dot]))
+        {
+            prefixService = s
+            nameRange = (dot + 1)..<parsed.name.upperBound
+            if nameRange.isEmpty { return LineError(.invalidName, "nothing after the service prefix") }
+        }
+        if let t = tagService, let p = prefixService, t != p {
+            return LineError(
+                .serviceMismatch,
+                "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
+        }
+        guard let service = tagService ?? prefixService ?? boundService ?? defaultService else {
+            return LineError(.noService, "no service_name/service tag, no <service>. prefix and no default_service")
+        }
+        if let b = boundService, b != service {
+            return LineError(
+                .serviceMismatch,
+                "this socket belongs to '\(registry.services.names[b])', the line names '\(registry.services.names[service])'"
+            )
+        }
+        if !seen[service] {
+            seen[service] = true
+            touched.append(service)
+        }
+
+        // Values: all parsed before anything else happens, so a bad value creates nothing.
+        // A set's values are members (any bytes but `:`), kept as hashes.
+        numbers.reset()
+        var v = parsed.values.lowerBound
+        while v <= parsed.values.upperBound {
+            let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: parsed.values.upperBound)
+            if parsed.kind == .set {
+                guard e > v else { return LineError(.invalidValue, "a set member is empty") }
+                numbers.append(
+                    (Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
+                v = e + 1
+                continue
+            }
+            guard let x = NumberParser.parse(line, v..<e) else {
+                return LineError(.invalidValue, "value '\(LineError.text(line, v..<e))' is not a finite decimal number")
+            }
+            numbers.append((x, line[v] == UInt8(ascii: "+") || line[v] == UInt8(ascii: "-")))
+            v = e + 1
+        }
+        if parsed.kind == .counter {
+            for j in 0..<numbers.count where numbers[j].value < 0 {
+                return LineError(.invalidValue, "a counter cannot go down (value \(numbers[j].value))")
+            }
+        }
+
+        // Which family.
+        let familyID: Int
+        switch resolveFamily(UnsafeRawBufferPointer(rebasing: line[nameRange]), kind: parsed.kind) {
+        case .found(let id): familyID = id
+        case .rejected(let reason, let detail): return LineError(reason, detail)
+        }
+        let info = self.info(familyID)
+        guard info.type.accepts(parsed.kind) else {
+            return LineError(
+                .typeMismatch, "'\(info.name)' is a \(info.type.rawValue), the line is |\(parsed.kind.statsdField)")
+        }
+        if parsed.kind == .timer && info.unit != .seconds {
+            return LineError(
+                .unitMismatch, "'\(info.name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
+        }
+
+        updates.reset()
+        for j in 0..<numbers.count {
+            let (x, signed) = numbers[j]
+            switch parsed.kind {
+            case .counter:
+                updates.append(.add(x / parsed.sampleRate))
+            case .gauge:
+                updates.append(signed && info.special == nil ? .add(x) : .set(x))
+            case .timer, .histogram, .distribution:
+                let value = parsed.kind == .timer ? x / 1000 : x
+                let weight = 1 / parsed.sampleRate
+                if info.type == .summary {
+                    updates.append(.summarize(value: value, weight: weight))
+                } else {
+                    var b = 0
+                    while b < info.buckets.count && value > info.buckets[b] { b += 1 }
+                    updates.append(.observe(bucket: b, buckets: info.buckets.count, value: value, weight: weight))
+                }
+            case .set:
+                updates.append(.member(x.bitPattern))
+            }
+        }
+
+        switch info.special {
+        case .serviceUp:
+            if case .set(let x) = updates.last! { registry.services.setExplicit(service, up: x != 0, now: now) }
+            return nil
+        case .serviceStartTime:
+            if case .set(let x) = updates.last! { registry.services.setStartTime(service, x) }
+            return nil
+        case .serviceInfo?, nil:
+            break
+        }
+
+        // The series key.
+        keyLength = 0
+        SeriesKey.withFamilyBytes(familyID) { appendKey($0) }
+        if let labels = info.labels {
+            if let error = documentedKey(
+                line, parsed.tags, info: info, labels: labels, familyID: familyID, service: service, stats: &stats)
+            {
+                return error
+            }
+        } else if let error = undocumentedKey(line, parsed.tags, info: info, stats: &stats) {
+            return error
+        }
+        let k = UnsafeRawBufferPointer(start: key, count: keyLength)
+        let h = ByteHash.hash(k)
+        let refusal = updates.withUnsafeBufferPointer { u in
+            registry.apply(
+                service: service, family: familyID, key: k, hash: h, width: info.width,
+                generation: generation, stamp: stamp, u)
+        }
+        switch refusal {
+        case nil: return nil
+        case .stale?:
+            // A reload swapped the catalogue while this line was on its way: resolve it again.
+            dropCaches(generation: registry.families.generation)
+            return fold(line, now: now, stats: &stats)
+        case let refusal?:
+            return cardinalityError(refusal, info: info, familyID: familyID, service: service)
+        }
+    }
+}
