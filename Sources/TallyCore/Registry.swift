@@ -3,6 +3,12 @@ import Synchronization
 /// All series of all services, split over shards with one lock each, so receive loops on
 /// different cores rarely wait for each other and a scrape holds each lock only long enough
 /// to take a copy-on-write snapshot.
+///
+/// Lock order, the one place it is stated: shard locks are taken one at a time, or all of
+/// them in index order (`withEveryShard`: the catalogue swap). Under a shard lock only two
+/// other locks are ever taken, each released before the next: the `FamilyTable`'s (a new
+/// series reads its family's name) and then `cardinality` (it counts itself in). No code
+/// takes a shard lock while holding either of them.
 public final class Registry: @unchecked Sendable {
     // @unchecked: `shardLocks` is an immutable pointer to Mutexes, written only in init and
     // deinit; every access to what they guard goes through the Mutex.

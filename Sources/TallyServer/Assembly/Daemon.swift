@@ -39,9 +39,12 @@ public enum Daemon {
     /// when it cannot start.
     public static func run(_ loaded: LoadedConfig, options: Options, logger: Logger) async throws {
         let config = loaded.config
-        // Trap SIGHUP before anything else: its default action would end the process while a
-        // large state is still being restored.
+        // Trap the signals before anything else. SIGHUP's default action would end the process
+        // while a large state is still being restored; a SIGTERM that arrives before the group
+        // runs (during the restore, or right after the endpoints first answer) is kept and
+        // starts the graceful shutdown as soon as the group exists, so it still drains and saves.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let stops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let activation = try SocketActivation(passed: options.passedSockets, config: config)
         let startTime = WallClock.now()
         let registry = loaded.makeRegistry(now: startTime)
@@ -99,9 +102,14 @@ public enum Daemon {
                             service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
                             failureTerminationBehavior: .gracefullyShutdownGroup)
                     },
-                    gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
-            try await group.run()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    for await _ in stops { await group.triggerGracefulShutdown() }
+                }
+                defer { tasks.cancelAll() }
+                try await group.run()
+            }
         }
         var total = IngestStats()
         for (_, s) in registry.ingestStats() { total.merge(s) }
