@@ -69,33 +69,3 @@ import Testing
         #expect(h.value("strategy_service", req) == 1)
     }
 }
-
-/// Cardinality limits: new series past a limit are refused, existing ones keep updating.
-@Suite struct CardinalityTests {
-    func pnl(_ id: Int, service: String = "risk_manager") -> String {
-        "position_pnl_usd:\(id)|g|#service:\(service),position_id:p\(id),symbol:BTC"
-    }
-
-    @Test func perFamilyLimitRefusesNewSeriesAndNamesTheBusiestLabel() {
-        let h = Harness(limits: Limits(maxSeriesPerFamily: 3))
-        for i in 0..<5 { h.send(pnl(i)) }
-        #expect(h.stats.rejected(.cardinalityLimit) == 2)
-        let detail = h.rejections.withLock { $0.first?.detail } ?? ""
-        #expect(detail.contains("position_pnl_usd"))
-        #expect(detail.contains("label 'position_id' has the most distinct values (3)"))
-        // Existing series still update; other services have their own budget.
-        h.send("position_pnl_usd:99|g|#service:risk_manager,position_id:p0,symbol:BTC")
-        #expect(h.value("risk_manager", #"position_pnl_usd{position_id="p0",symbol="BTC"}"#) == 99)
-        h.send(pnl(7, service: "order_executor"))
-        #expect(h.stats.rejected(.cardinalityLimit) == 2)
-    }
-
-    @Test func perFamilyOverrideAndPerServiceLimit() {
-        let h = Harness(
-            limits: Limits(maxSeriesPerFamily: 2, maxSeriesPerService: 4, families: ["position_pnl_usd": 10]))
-        for i in 0..<6 { h.send(pnl(i)) }
-        #expect(h.stats.rejected(.cardinalityLimit) == 2)  // the service limit (4), not the family's (10)
-        let details = h.rejections.withLock { $0.map(\.detail) }
-        #expect(details.allSatisfy { $0.contains("max_series_per_service") })
-    }
-}
