@@ -86,11 +86,13 @@ public final class FamilyTable: Sendable {
             for label in drop {
                 if label == "service_name" {
                     return
-                        "limits.families.\(name).drop_labels: service_name cannot be dropped (it is the service's identity)"
+                        "limits.families.\(name).drop_labels: service_name cannot be dropped (it is the "
+                        + "service's identity)"
                 }
                 if !labels.contains(label) {
                     return
-                        "limits.families.\(name).drop_labels: '\(label)' is not a label of \(name) (its labels: \(labels.joined(separator: ", ")))"
+                        "limits.families.\(name).drop_labels: '\(label)' is not a label of \(name) (its labels: "
+                        + "\(labels.joined(separator: ", ")))"
                 }
             }
         }

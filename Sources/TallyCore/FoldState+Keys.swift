@@ -38,7 +38,8 @@ extension FoldState {
                 guard !labelValues[i].isEmpty else {
                     return LineError(
                         .missingLabel,
-                        "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag \(String(decoding: labels[i], as: UTF8.self)):<value>)"
+                        "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag "
+                            + "\(String(decoding: labels[i], as: UTF8.self)):<value>)"
                     )
                 }
                 appendKey(UnsafeRawBufferPointer(rebasing: line[labelValues[i]]))
@@ -133,14 +134,16 @@ extension FoldState {
         case .setOverflow(let limit):
             return LineError(
                 .setOverflow,
-                "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window (set_max_values); the new ones were not counted"
+                "'\(info.name)' of '\(serviceName)' already holds \(limit) distinct values in its set_window "
+                    + "(set_max_values); the new ones were not counted"
             )
         case .stale:  // only reached if the catalogue changed again while the line was retried
             return LineError(.unknownFamily, "the catalogue changed while this line was folded; send it again")
         case .serviceLimit(let limit):
             return LineError(
                 .cardinalityLimit,
-                "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series until some expire or the limit is raised"
+                "service '\(serviceName)' holds \(limit) series (limits.max_series_per_service); no new series "
+                    + "until some expire or the limit is raised"
             )
         case .familyLimit(let limit):
             var detail =
@@ -155,7 +158,8 @@ extension FoldState {
                     label = "label #\(busiest.index + 1)"
                 }
                 detail +=
-                    "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see limits.families"
+                    "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see "
+                    + "limits.families"
             }
             return LineError(.cardinalityLimit, detail)
         }

@@ -189,7 +189,8 @@ struct FoldState {
         if let b = boundService, b != service {
             return LineError(
                 .serviceMismatch,
-                "this socket belongs to '\(registry.services.names[b])', the line names '\(registry.services.names[service])'"
+                "this socket belongs to '\(registry.services.names[b])', the line names "
+                    + "'\(registry.services.names[service])'"
             )
         }
         if !seen[service] {

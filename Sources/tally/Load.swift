@@ -132,7 +132,9 @@ struct Load: ParsableCommand {
         if let message = failure.withLock({ $0 }) { throw AddressError(message: message) }
         let sentLines = sentPackets.load(ordering: .relaxed) * linesPerPacket
         print(
-            "sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = \(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) lines/packet, \(covered) series, \(address))"
+            "sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = "
+                + "\(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) "
+                + "lines/packet, \(covered) series, \(address))"
         )
 
         guard let adminTarget, let before else {
@@ -159,13 +161,19 @@ struct Load: ParsableCommand {
         let cpu = delta("process_cpu_seconds_total")
         let perMillion = received > 0 ? cpu / received * 1e6 : 0
         print(
-            "received  \(Int(received)) lines (\(fmt(sentLines > 0 ? received / Double(sentLines) * 100 : 0, 2))% of sent), accepted \(Int(accepted)), refused \(Int(rejected)), kernel drops \(Int(drops)) datagrams"
+            "received  \(Int(received)) lines "
+                + "(\(fmt(sentLines > 0 ? received / Double(sentLines) * 100 : 0, 2))% of sent), accepted "
+                + "\(Int(accepted)), refused \(Int(rejected)), kernel drops \(Int(drops)) datagrams"
         )
         print(
-            "tallyd    \(fmt(cpu, 2)) CPU-seconds = \(fmt(perMillion, 3)) CPU-seconds per million lines received; \(fmt(received / elapsed / 1e6, 3))M lines/s received"
+            "tallyd    \(fmt(cpu, 2)) CPU-seconds = \(fmt(perMillion, 3)) CPU-seconds per million lines "
+                + "received; \(fmt(received / elapsed / 1e6, 3))M lines/s received"
         )
         print(
-            "RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) sent_lps=\(Int(Double(sentLines) / elapsed)) received=\(Int(received)) accepted=\(Int(accepted)) rejected=\(Int(rejected)) drops=\(Int(drops)) cpu_seconds=\(fmt(cpu, 3)) cpu_per_million=\(fmt(perMillion, 3))"
+            "RESULT sent_lines=\(sentLines) seconds=\(fmt(elapsed, 3)) "
+                + "sent_lps=\(Int(Double(sentLines) / elapsed)) received=\(Int(received)) "
+                + "accepted=\(Int(accepted)) rejected=\(Int(rejected)) drops=\(Int(drops)) "
+                + "cpu_seconds=\(fmt(cpu, 3)) cpu_per_million=\(fmt(perMillion, 3))"
         )
     }
 }

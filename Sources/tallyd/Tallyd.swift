@@ -13,7 +13,8 @@ struct Tallyd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tallyd",
         abstract:
-            "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one Prometheus /metrics endpoint per service.",
+            "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one "
+            + "Prometheus /metrics endpoint per service.",
         discussion: """
             SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
             with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
@@ -66,14 +67,16 @@ struct Tallyd: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Save the series here at stop and every state_interval, and restore them at start (overrides state_file in the config). The installed unit uses %S/tally/state.",
+            "Save the series here at stop and every state_interval, and restore them at start (overrides "
+                + "state_file in the config). The installed unit uses %S/tally/state.",
             valueName: "file"))
     var stateFile: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is valid, 1 if not.",
+            "Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is "
+                + "valid, 1 if not.",
             valueName: "file"))
     var checkConfig: String?
 

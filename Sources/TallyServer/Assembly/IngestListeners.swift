@@ -166,9 +166,11 @@ struct IngestListeners: Sendable {
         guard let granted = try? await channel.getOption(.socketOption(.so_rcvbuf)).get() else { return }
         // Linux reports twice what it grants (bookkeeping overhead included).
         if Int(granted) / 2 < asked {
-            logger.warning(
-                "receive buffer of \(what) is \(Int(granted) / 2) bytes, not the \(asked) asked for (ingest.udp_receive_buffer): the kernel caps it at net.core.rmem_max; raise it (sysctl -w net.core.rmem_max=\(asked)) so bursts are not dropped"
-            )
+            let message =
+                "receive buffer of \(what) is \(Int(granted) / 2) bytes, not the \(asked) asked for "
+                + "(ingest.udp_receive_buffer): the kernel caps it at net.core.rmem_max; raise it "
+                + "(sysctl -w net.core.rmem_max=\(asked)) so bursts are not dropped"
+            logger.warning("\(message)")
         }
     }
 }

@@ -18,7 +18,8 @@ enum UnixSocketPermissions {
         guard chmod(path, mode_t(mode)) == 0 else {
             throw StartupError(
                 description:
-                    "unix socket \(path): cannot set mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))"
+                    "unix socket \(path): cannot set mode \(String(mode, radix: 8)): "
+                    + "\(String(cString: strerror(errno)))"
             )
         }
     }

@@ -40,7 +40,9 @@ final class StateStore: Sendable {
             let skipped = summary.skippedFamily + summary.skippedService + summary.skippedOther
             if skipped > 0 {
                 message +=
-                    "; skipped \(summary.skippedFamily) of families whose type/labels/buckets changed, \(summary.skippedService) of services no longer configured, \(summary.skippedOther) refused by limits or damaged"
+                    "; skipped \(summary.skippedFamily) of families whose type/labels/buckets changed, "
+                    + "\(summary.skippedService) of services no longer configured, \(summary.skippedOther) "
+                    + "refused by limits or damaged"
             }
             logger.notice("\(message)")
         } catch {

@@ -56,13 +56,15 @@ public struct SocketActivation: Sendable {
                     } else {
                         throw StartupError(
                             description:
-                                "socket activation: descriptor \(socket.fd) named 'tally' listens on port \(kind.port), which no service, admin or ingest.tcp entry of the config has"
+                                "socket activation: descriptor \(socket.fd) named 'tally' listens on port "
+                                + "\(kind.port), which no service, admin or ingest.tcp entry of the config has"
                         )
                     }
                 } else {
                     throw StartupError(
                         description:
-                            "socket activation: descriptor \(socket.fd) named 'tally' is \(kind); tallyd takes UDP, Unix datagram and listening TCP sockets"
+                            "socket activation: descriptor \(socket.fd) named 'tally' is \(kind); tallyd takes "
+                            + "UDP, Unix datagram and listening TCP sockets"
                     )
                 }
             }
@@ -70,7 +72,8 @@ public struct SocketActivation: Sendable {
                 guard kind.matches(expected) else {
                     throw StartupError(
                         description:
-                            "socket activation: descriptor \(socket.fd) named '\(socket.name)' is \(kind), but '\(socket.name)' needs \(expected.description)"
+                            "socket activation: descriptor \(socket.fd) named '\(socket.name)' is \(kind), but "
+                            + "'\(socket.name)' needs \(expected.description)"
                     )
                 }
             }
@@ -96,7 +99,10 @@ public struct SocketActivation: Sendable {
             default:
                 throw StartupError(
                     description:
-                        "socket activation: descriptor \(socket.fd) is named '\(socket.name)'; tallyd knows tally (sorted by kind and port), ingest-udp, ingest-tcp, ingest-unix, admin and the services \(serviceNames.joined(separator: ", ")) (set FileDescriptorName= in the .socket unit)"
+                        "socket activation: descriptor \(socket.fd) is named '\(socket.name)'; tallyd knows "
+                        + "tally (sorted by kind and port), ingest-udp, ingest-tcp, ingest-unix, admin and "
+                        + "the services \(serviceNames.joined(separator: ", ")) (set FileDescriptorName= "
+                        + "in the .socket unit)"
                 )
             }
         }
