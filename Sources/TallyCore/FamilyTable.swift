@@ -14,6 +14,8 @@ public final class FamilyTable: Sendable {
     public enum Resolution: Sendable, Equatable {
         case found(Int)
         case rejected(RejectReason, String)
+        /// No family of that name yet, and `resolve` was asked not to create one.
+        case absent
     }
 
     struct State: Sendable {
@@ -195,8 +197,9 @@ public final class FamilyTable: Sendable {
     }
 
     /// Finds the family a line named `raw` (service prefix already removed) belongs to,
-    /// creating an undocumented family of the line's kind when the policy allows.
-    public func resolve(_ raw: UnsafeRawBufferPointer, kind: SampleKind) -> Resolution {
+    /// creating an undocumented family of the line's kind when the policy allows and `create`
+    /// is true (a line already refused for its service creates nothing).
+    public func resolve(_ raw: UnsafeRawBufferPointer, kind: SampleKind, create: Bool = true) -> Resolution {
         let hash = ByteHash.hash(raw)
         return state.withLock { s -> Resolution in
             if let i = s.aliases.find(raw, hash: hash) { return .found(Int(s.aliasTargets[i])) }
@@ -235,6 +238,7 @@ public final class FamilyTable: Sendable {
                     return .found(target)
                 }
             }
+            guard create else { return .absent }
             guard s.undocumentedCount < maxFamilies else {
                 return .rejected(.cardinalityLimit, "already \(maxFamilies) undocumented families")
             }
@@ -243,7 +247,7 @@ public final class FamilyTable: Sendable {
                 help: "Undocumented metric received over StatsD as '\(sanitized)' (not in the catalogue).",
                 labels: nil, buckets: s.defaultBuckets,
                 unit: kind == .timer ? .seconds : nil
-            ).dropping(s.dropLabels[canonical] ?? [])
+            ).dropping(Limits.entry(s.dropLabels, canonical) ?? [])
             for name in family.exposedNames where s.exposedNames.contains(name) {
                 return .rejected(
                     .nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")

@@ -113,10 +113,12 @@ extension FoldState {
         return i < range.upperBound ? i : nil
     }
 
-    mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind) -> FamilyTable.Resolution {
+    mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind, create: Bool)
+        -> FamilyTable.Resolution
+    {
         let h = ByteHash.hash(name)
         if let i = familyCache.find(name, hash: h) { return .found(Int(familyCacheIDs[i])) }
-        let r = registry.families.resolve(name, kind: kind)
+        let r = registry.families.resolve(name, kind: kind, create: create)
         if case .found(let id) = r {
             if familyCache.count >= Self.maxCachedNames {
                 familyCache = ByteKeyTable(capacity: 128)

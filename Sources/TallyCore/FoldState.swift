@@ -151,20 +151,31 @@ struct FoldState {
         case .failure(let e): return e
         }
 
-        // Which service sent it.
+        // Which service sent it. Decided here, but refused only after everything that is wrong
+        // with the line itself (value, family, type, unit, labels): a sender fixing a line
+        // learns the most useful thing first.
         var tagService: Int? = nil
         var tagServiceIsName = false
+        var serviceError: LineError? = nil
         stats.unknownFields += parsed.unknownFields
         var tags = TagIterator(line, parsed.tags, separator: parsed.tagStyle.separator)
         tagList.reset()
         while let tag = tags.next() {
             tagList.append(tag)  // scanned once; the label pass below walks this list
-            guard tag.hasValue, isServiceTag(line, tag.key) else { continue }
+            guard serviceError == nil, tag.hasValue, isServiceTag(line, tag.key) else { continue }
             let isName = tag.key.count == 12
-            if tagService != nil && tagServiceIsName && !isName { continue }  // service_name wins over service
             let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
             guard let s = registry.services.index(of: value) else {
-                return LineError(.unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
+                serviceError = LineError(
+                    .unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
+                continue
+            }
+            if let t = tagService, t != s {
+                serviceError = LineError(
+                    .serviceMismatch,
+                    "the identity tags disagree: '\(registry.services.names[t])', then '\(registry.services.names[s])' "
+                        + "(service_name and service must name one service)")
+                continue
             }
             tagService = s
             tagServiceIsName = isName
@@ -178,22 +189,28 @@ struct FoldState {
             nameRange = (dot + 1)..<parsed.name.upperBound
             if nameRange.isEmpty { return LineError(.invalidName, "nothing after the service prefix") }
         }
-        if let t = tagService, let p = prefixService, t != p {
-            return LineError(
-                .serviceMismatch,
-                "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
+        var service = 0
+        if serviceError == nil {
+            if let t = tagService, let p = prefixService, t != p {
+                serviceError = LineError(
+                    .serviceMismatch,
+                    "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
+            } else if let s = tagService ?? prefixService ?? boundService ?? defaultService {
+                if let b = boundService, b != s {
+                    serviceError = LineError(
+                        .serviceMismatch,
+                        "this socket belongs to '\(registry.services.names[b])', the line names "
+                            + "'\(registry.services.names[s])'"
+                    )
+                } else {
+                    service = s
+                }
+            } else {
+                serviceError = LineError(
+                    .noService, "no service_name/service tag, no <service>. prefix and no default_service")
+            }
         }
-        guard let service = tagService ?? prefixService ?? boundService ?? defaultService else {
-            return LineError(.noService, "no service_name/service tag, no <service>. prefix and no default_service")
-        }
-        if let b = boundService, b != service {
-            return LineError(
-                .serviceMismatch,
-                "this socket belongs to '\(registry.services.names[b])', the line names "
-                    + "'\(registry.services.names[service])'"
-            )
-        }
-        if !seen[service] {
+        if serviceError == nil, !seen[service] {
             seen[service] = true
             touched.append(service)
         }
@@ -225,9 +242,12 @@ struct FoldState {
 
         // Which family.
         let familyID: Int
-        switch resolveFamily(UnsafeRawBufferPointer(rebasing: line[nameRange]), kind: parsed.kind) {
+        switch resolveFamily(
+            UnsafeRawBufferPointer(rebasing: line[nameRange]), kind: parsed.kind, create: serviceError == nil)
+        {
         case .found(let id): familyID = id
         case .rejected(let reason, let detail): return LineError(reason, detail)
+        case .absent: return serviceError
         }
         let info = self.info(familyID)
         guard info.type.accepts(parsed.kind) else {
@@ -262,6 +282,7 @@ struct FoldState {
             }
         }
 
+        if let serviceError, info.special != nil { return serviceError }
         switch info.special {
         case .serviceUp:
             if case .set(let x) = updates.last! { registry.services.setExplicit(service, up: x != 0, now: now) }
@@ -285,6 +306,7 @@ struct FoldState {
         } else if let error = undocumentedKey(line, parsed.tags, info: info, stats: &stats) {
             return error
         }
+        if let serviceError { return serviceError }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
         let refusal = updates.withUnsafeBufferPointer { u in

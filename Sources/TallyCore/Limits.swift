@@ -36,12 +36,20 @@ public struct Limits: Sendable, Equatable {
         self.setMaxValues = setMaxValues
     }
 
-    public func maxSeries(family name: String) -> Int { families[name] ?? maxSeriesPerFamily }
+    public func maxSeries(family name: String) -> Int { Self.entry(families, name) ?? maxSeriesPerFamily }
+
+    /// A per-family setting of `name`. An undocumented counter is exposed as `req_total` but
+    /// sent as `req`: `limits.families` may name it either way.
+    public static func entry<T>(_ settings: [String: T], _ name: String) -> T? {
+        if let v = settings[name] { return v }
+        if name.hasSuffix("_total") { return settings[String(name.dropLast(6))] }
+        return nil
+    }
 
     /// The TTL of a family; the gauges tallyd keeps about services themselves never expire.
     public func ttl(family name: String) -> Double {
         if Self.neverExpire.contains(name) { return 0 }
-        return familyTTL[name] ?? ttl
+        return Self.entry(familyTTL, name) ?? ttl
     }
 
     /// The shortest ttl in force (global or per family); nil when nothing expires.

@@ -93,6 +93,7 @@ struct Tallyd: AsyncParsableCommand {
             // Everything start-up would check before binding, and nothing that makes a thread.
             do {
                 let loaded = try LoadedConfig(try Self.load(path))
+                for warning in loaded.warnings { StandardError.print("tallyd: warning: \(warning)") }
                 print(
                     "\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
                 return

@@ -30,12 +30,51 @@ import Testing
         #expect(h.reasons.isEmpty)
     }
 
-    @Test func serviceNameTagWinsOverServiceTag() {
+    /// Two identity tags that disagree are refused like a prefix and a tag that disagree; two
+    /// that agree are one identity.
+    @Test func disagreeingIdentityTagsAreAServiceMismatch() {
         let h = Harness()
         h.send(
             "http_requests_total:1|c|#service:risk_manager,service_name:strategy_service,method:GET,path:/x,status:200")
-        #expect(h.value("strategy_service", req) == 1)
+        #expect(h.reasons == [.serviceMismatch])
+        #expect(h.value("strategy_service", req) == nil)
         #expect(h.value("risk_manager", req) == nil)
+        h.send(
+            "http_requests_total:1|c|#service:risk_manager,service_name:risk_manager,method:GET,path:/x,status:200")
+        #expect(h.value("risk_manager", req) == 1)
+        #expect(h.reasons == [.serviceMismatch])
+    }
+
+    /// What is wrong with the line itself is named before a missing service, in the order
+    /// syntax, value, family/type/unit, labels, service (README "Why a line is refused").
+    static let orderWithoutService: [(String, RejectReason)] = [
+        ("x:1|q", .unknownType),
+        ("x:NaN|c", .invalidValue),
+        ("x:-5|c", .invalidValue),
+        ("http_requests_total:1|g|#method:GET,path:/x,status:200", .typeMismatch),
+        ("http_request_size_bytes:12|ms|#method:GET,path:/x", .unitMismatch),
+        ("http_requests_total:1|c|#method:GET,path:/x", .missingLabel),
+        ("http_requests_total:1|c|#method:GET,path:/x,status:200", .noService),
+        ("brand_new_family:1|c", .noService),
+        ("http_requests_total:1|c|#service:nope,method:GET,path:/x,status:200", .unknownService),
+        ("http_requests_total:1|c|#service:nope,method:GET,path:/x", .missingLabel),
+    ]
+
+    @Test(arguments: orderWithoutService)
+    func theLineItselfIsNamedBeforeTheService(_ line: String, _ reason: RejectReason) {
+        let h = Harness()
+        h.send(line)
+        #expect(h.reasons == [reason])
+        #expect(h.registry.seriesCounts().reduce(0, +) == 0)
+    }
+
+    /// A line refused for its service creates no undocumented family (a flood of such lines
+    /// cannot use up the 10,000 undocumented families).
+    @Test func aLineWithoutServiceCreatesNoFamily() {
+        let h = Harness()
+        let before = h.registry.families.undocumentedCount
+        h.send("brand_new_family:1|c")
+        #expect(h.registry.families.undocumentedCount == before)
     }
 
     static let rejections: [(String, RejectReason)] = [

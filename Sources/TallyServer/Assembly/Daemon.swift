@@ -39,6 +39,7 @@ public enum Daemon {
     /// when it cannot start.
     public static func run(_ loaded: LoadedConfig, options: Options, logger: Logger) async throws {
         let config = loaded.config
+        for warning in loaded.warnings { logger.warning("\(warning)") }
         // Trap the signals before anything else. SIGHUP's default action would end the process
         // while a large state is still being restored; a SIGTERM that arrives before the group
         // runs (during the restore, or right after the endpoints first answer) is kept and

@@ -7,16 +7,20 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var line: Int?
     public var key: String
     public var problem: String
+    /// Set for YAML syntax errors, where the parser knows it.
+    public var column: Int?
 
-    public init(source: String, line: Int?, key: String, problem: String) {
+    public init(source: String, line: Int?, key: String, problem: String, column: Int? = nil) {
         self.source = source
         self.line = line
         self.key = key
         self.problem = problem
+        self.column = column
     }
 
     public var description: String {
-        let location = line.map { "\(source):\($0)" } ?? source
+        var location = line.map { "\(source):\($0)" } ?? source
+        if line != nil, let column { location += ":\(column)" }
         return key.isEmpty ? "\(location): \(problem)" : "\(location): \(key): \(problem)"
     }
 }
@@ -132,11 +136,36 @@ struct ConfigNode {
         do {
             return ConfigNode(node: try Yams.compose(yaml: yaml), path: "", source: source)
         } catch let e as YamlError {
-            throw ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(e)")
+            throw syntaxError(e, source: source)
         } catch {
-            throw ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(error)")
+            throw ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(oneLine("\(error)"))")
         }
     }
+
+    /// One line, `file:line:column: not valid YAML: what`, instead of the parser's multi-line
+    /// dump with the whole document in it.
+    static func syntaxError(_ error: YamlError, source: String) -> ConfigError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let what = context.map { "\(problem) (\($0.text))" } ?? problem
+            return ConfigError(
+                source: source, line: mark.line, key: "", problem: "not valid YAML: \(what)", column: mark.column)
+        case .reader(let problem, let offset, _, _):
+            let at = offset.map { " at byte \($0)" } ?? ""
+            return ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(problem)\(at)")
+        default:
+            return ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(oneLine("\(error)"))")
+        }
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters() }.joined(separator: "; ")
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String { String(self).trimmingWhitespace() }
 }
 
 extension String {

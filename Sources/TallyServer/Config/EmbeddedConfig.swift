@@ -46,6 +46,9 @@ enum EmbeddedConfig {
           set_max_values: 10000        # members one set series may hold (more: set_overflow)
           families: {}                 # per family: {position_pnl_usd: 50000} or
                                        # {position_pnl_usd: {max_series: 50000, ttl: 1h, drop_labels: [position_id]}}
+        state_file: null               # save the series here at stop and every state_interval, restore them at start
+                                       # (--state-file overrides it; the installed unit uses /var/lib/tally/state)
+        state_interval: 60s            # how often the state is saved while running (at least 1s)
         log_level: info                # trace | debug | info | notice | warning | error | critical
         """##
 

@@ -43,6 +43,8 @@ public struct TallyConfig: Sendable, Equatable {
     /// start; nil = no saved state.
     public var stateFile: String?
     public var stateInterval: Double = 60
+    /// Where each key was written, for checks after parsing; not part of equality.
+    public var locations = SourceLocations()
 
     /// The configuration compiled into the binary (config/tallyd.yaml).
     public static let defaultYAML = EmbeddedConfig.tallydYAML + "\n"
@@ -60,9 +62,16 @@ public struct TallyConfig: Sendable, Equatable {
     /// Parses and validates; every error names the key and line.
     public static func parse(yaml: String, source: String) throws(ConfigError) -> TallyConfig {
         let root = try ConfigNode.parse(yaml: yaml, source: source)
-        guard !root.isNull else { throw root.error("the file is empty") }
-        let top = try root.mapping(allowed: topLevelKeys)
         let defaults = source == "<embedded tallyd.yaml>" ? nil : embeddedDefault()
+        // "A file only needs the keys it changes": an empty (or comment-only) file changes none.
+        if root.isNull, let defaults {
+            var config = defaults
+            config.locations = SourceLocations(source: source)
+            return config
+        }
+        let top = try root.mapping(allowed: topLevelKeys)
+        var lines: [String: Int] = [:]
+        func mark(_ node: ConfigNode) { if let line = node.line { lines[node.path] = line } }
 
         var udp = defaults?.udp ?? []
         var unix = defaults?.unix ?? []
@@ -85,11 +94,17 @@ public struct TallyConfig: Sendable, Equatable {
             }
             if let list = m["udp"] {
                 udp = []
-                for item in try list.sequence() { udp.append(try hostPort(item)) }
+                for item in try list.sequence() {
+                    udp.append(try hostPort(item))
+                    mark(item)
+                }
             }
             if let list = m["tcp"] {
                 tcp = []
-                for item in try list.sequence() { tcp.append(try hostPort(item)) }
+                for item in try list.sequence() {
+                    tcp.append(try hostPort(item))
+                    mark(item)
+                }
             }
             if let list = m["unix"] {
                 unix = []
@@ -97,11 +112,15 @@ public struct TallyConfig: Sendable, Equatable {
                     let u = try item.mapping(allowed: ["path", "service", "mode", "group"])
                     guard let path = u["path"] else { throw item.error("needs a path") }
                     var socket = UnixSocket(path: try path.string())
+                    mark(path)
                     guard socket.path.hasPrefix("/"), socket.path.utf8.count < 108 else {
                         throw path.error("must be an absolute path shorter than 108 bytes")
                     }
                     if let s = u["service"], !s.isNull { socket.service = try s.string() }
-                    if let g = u["group"], !g.isNull { socket.group = try g.string() }
+                    if let g = u["group"], !g.isNull {
+                        socket.group = try g.string()
+                        mark(g)
+                    }
                     if let modeNode = u["mode"] {
                         let text = try modeNode.string()
                         guard let mode = UInt32(text, radix: 8), mode <= 0o777 else {
@@ -135,6 +154,7 @@ public struct TallyConfig: Sendable, Equatable {
                 let address = try m["address"].map { n throws(ConfigError) in try n.string() } ?? "127.0.0.1"
                 guard let portNode = m["port"] else { throw node.error("needs a port") }
                 admin = HostPort(host: address, port: try port(portNode))
+                mark(portNode)
             }
         }
         var services = defaults?.services ?? []
@@ -148,6 +168,7 @@ public struct TallyConfig: Sendable, Equatable {
                 let m = try value.mapping(allowed: ["port"])
                 guard let p = m["port"] else { throw value.error("needs a port") }
                 services.append(Service(name: name, port: try port(p)))
+                mark(p)
             }
             guard !services.isEmpty else { throw node.error("at least one service is needed") }
         }
@@ -215,6 +236,7 @@ public struct TallyConfig: Sendable, Equatable {
                 limits.familyTTL = [:]
                 limits.dropLabels = [:]
                 for (name, value) in try n.orderedMapping() {
+                    mark(value)
                     if let v = try? value.int() {
                         guard v > 0 else { throw value.error("must be at least 1") }
                         limits.families[name] = v
@@ -227,6 +249,7 @@ public struct TallyConfig: Sendable, Equatable {
                     if let v = f["max_series"] { limits.families[name] = try positive(v) }
                     if let v = f["ttl"] { limits.familyTTL[name] = try ttl(v) }
                     if let v = f["drop_labels"] {
+                        mark(v)
                         let labels = try v.stringList()
                         guard !labels.isEmpty else { throw v.error("lists no label") }
                         limits.dropLabels[name] = labels
@@ -248,21 +271,11 @@ public struct TallyConfig: Sendable, Equatable {
 
         // Cross-checks.
         var seenNames = Set<String>()
-        var ports: [Int: String] = [:]
         let servicesNode = top["services"] ?? root
         for s in services {
             guard seenNames.insert(s.name).inserted else {
                 throw servicesNode.error("service '\(s.name)' is listed twice")
             }
-            if s.port != 0, let other = ports[s.port] {
-                throw servicesNode.error("port \(s.port) is used by both \(other) and \(s.name)")
-            }
-            ports[s.port] = s.name
-        }
-        if let admin, admin.host == metricsAddress || admin.host == "0.0.0.0" || metricsAddress == "0.0.0.0",
-            let other = ports[admin.port]
-        {
-            throw (top["admin"] ?? root).error("port \(admin.port) is used by both the admin endpoint and \(other)")
         }
         for u in unix {
             if let s = u.service, !seenNames.contains(s) {
@@ -270,19 +283,19 @@ public struct TallyConfig: Sendable, Equatable {
                     "unix socket \(u.path): service '\(s)' is not one of the configured services")
             }
         }
-        if Set(unix.map(\.path)).count != unix.count {
-            throw (top["ingest"] ?? root).error("a unix socket path is listed twice")
-        }
         if let d = defaultService, !seenNames.contains(d) {
             throw (top["default_service"] ?? root).error("'\(d)' is not one of the configured services")
         }
-        return TallyConfig(
+        var config = TallyConfig(
             udp: udp, unix: unix, tcp: tcp, maxLineLength: maxLineLength, tcpIdleTimeout: tcpIdleTimeout,
             udpReceiveBuffer: udpReceiveBuffer, udpLoops: udpLoops,
             metricsAddress: metricsAddress, admin: admin, services: services,
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
             defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level,
             dropClientTelemetry: dropTelemetry, limits: limits, stateFile: stateFile, stateInterval: stateInterval)
+        config.locations = SourceLocations(source: source, lines: lines)
+        try ListenerConflicts.check(config)
+        return config
     }
 
     static func port(_ node: ConfigNode) throws(ConfigError) -> Int {

@@ -32,6 +32,7 @@ struct ReloadService: Service {
         if let load {
             do {
                 let new = try LoadedConfig(try load())
+                for warning in new.warnings { logger.warning("reload: \(warning)") }
                 let plan = ReloadPlan(old: running, new: new)
                 status = apply(plan, new: new)
                 result = plan.running

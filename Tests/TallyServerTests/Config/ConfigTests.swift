@@ -42,7 +42,10 @@ import Testing
         ("ingest:\n  unix: [{path: /tmp/x.sock, mode: \"999\"}]\n", "ingest.unix[0].mode"),
         ("ingest:\n  max_line_length: 10\n", "ingest.max_line_length"),
         ("ingest:\n  tcp: [\"nohost\"]\n", "ingest.tcp"),
-        ("services:\n  a: {port: 1}\n  b: {port: 1}\n", "services: port 1 is used by both a and b"),
+        (
+            "services:\n  a: {port: 1}\n  b: {port: 1}\n",
+            "t.yaml:3: services.b.port: TCP 127.0.0.1:1 is also services.a.port (t.yaml:2): two listeners cannot share"
+        ),
         ("services:\n  a: {port: 70000}\n", "t.yaml:2: services.a.port: port 70000 is outside"),
         ("services:\n  a.b: {port: 1}\n", "services.a.b: service name must match"),
         ("services:\n  a: {port: 1, colour: red}\n", "t.yaml:2: services.a.colour: unknown key"),
@@ -51,11 +54,55 @@ import Testing
         ("unknown_families: maybe\n", "t.yaml:1: unknown_families: must be accept or reject"),
         ("default_buckets: [1, 0.5]\n", "t.yaml:1: default_buckets: bucket bounds must be strictly ascending"),
         ("log_level: loud\n", "t.yaml:1: log_level: must be one of"),
-        ("admin: {port: 8003}\n", "port 8003 is used by both the admin endpoint and strategy_service"),
+        (
+            "admin: {port: 8003}\n",
+            "t.yaml:1: admin.port: TCP 127.0.0.1:8003 is also services.strategy_service.port (the default)"
+        ),
+        (
+            "ingest: {tcp: [\"127.0.0.1:9102\"]}\n",
+            "t.yaml:1: ingest.tcp[0]: TCP 127.0.0.1:9102 is also admin.port (the default)"
+        ),
+        (
+            "ingest:\n  udp: [\"127.0.0.1:8125\", \"0.0.0.0:8125\"]\n",
+            "t.yaml:2: ingest.udp[1]: UDP 0.0.0.0:8125 is also ingest.udp[0] (t.yaml:2)"
+        ),
+        (
+            "ingest:\n  unix: [{path: /tmp/a.sock}, {path: /tmp/a.sock}]\n",
+            "t.yaml:2: ingest.unix[1].path: Unix /tmp/a.sock is also ingest.unix[0].path"
+        ),
+        (
+            "metrics: {address: 0.0.0.0}\nadmin: {address: 127.0.0.1, port: 9001}\n",
+            "t.yaml:2: admin.port: TCP 127.0.0.1:9001 is also services.market_data_service.port (the default)"
+        ),
+        ("ingest: {udp: [\n", "t.yaml:2:1: not valid YAML: did not find expected node content"),
+        ("services:\n  a: {port: 1\n  b: 2\n", "t.yaml:3:4: not valid YAML: did not find expected ',' or '}'"),
         ("services: [1, 2]\n", "t.yaml:1: services: expected a mapping"),
-        ("ingest: {udp: [\n", "not valid YAML"),
-        ("", "the file is empty"),
     ]
+
+    /// Port 0 is "any free port": it never clashes, and UDP and TCP on one port do not either.
+    @Test func portZeroAndDifferentProtocolsNeverClash() throws {
+        let c = try TallyConfig.parse(
+            yaml: "admin: {port: 0}\nservices:\n  a: {port: 0}\n  b: {port: 0}\ningest: {tcp: [\"127.0.0.1:8125\"]}\n",
+            source: "t.yaml")
+        #expect(c.services.map(\.port) == [0, 0])
+        #expect(c.udp.first?.port == 8125 && c.tcp.first?.port == 8125)
+    }
+
+    /// "A file only needs the keys it changes": one that changes none is all defaults.
+    @Test(arguments: ["", "# nothing yet\n", "\n\n"])
+    func anEmptyFileIsAllDefaults(_ yaml: String) throws {
+        #expect(try TallyConfig.parse(yaml: yaml, source: "t.yaml") == TallyConfig.embeddedDefault())
+    }
+
+    @Test func aYAMLErrorIsOneLine() {
+        #expect(throws: ConfigError.self) { try TallyConfig.parse(yaml: "a: [\n", source: "t.yaml") }
+        do {
+            _ = try TallyConfig.parse(yaml: "a: [\nb: c\n", source: "t.yaml")
+        } catch {
+            #expect(!error.description.contains("\n"), "\(error.description)")
+            #expect(error.description.hasPrefix("t.yaml:"))
+        }
+    }
 
     @Test(arguments: bad)
     func invalidConfigNamesKeyAndLine(_ yaml: String, _ message: String) {
