@@ -42,7 +42,7 @@ public struct Catalogue: Sendable, Equatable {
                 guard MetricName.isValidLabelName(label) else {
                     throw .invalidLabelName(family: family.name, label: label)
                 }
-                guard !MetricName.isReservedLabel(label, for: family.type) else {
+                guard !MetricName.isReservedLabel(label) else {
                     throw .reservedLabel(family: family.name, label: label)
                 }
                 guard seen.insert(label).inserted else { throw .duplicateLabel(family: family.name, label: label) }

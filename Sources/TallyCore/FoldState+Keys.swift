@@ -61,10 +61,15 @@ extension FoldState {
             }
             if isServiceTag(line, tag.key) { continue }
             let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
-            guard let name = MetricName.sanitizeLabel(raw), !MetricName.isReservedLabel(name, for: info.type) else {
+            guard let name = MetricName.sanitizeLabel(raw) else {
                 return LineError(
                     .invalidLabelName,
                     "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
+            }
+            guard !MetricName.isReservedLabel(name) else {
+                return LineError(
+                    .invalidLabelName,
+                    "tag '\(name)' is reserved (le: histogram buckets, quantile: summaries) in every family; rename it")
             }
             if tag.value.isEmpty { continue }  // an empty label value is the same as no label
             var label = name  // drop_labels names the sanitized label name
@@ -154,7 +159,9 @@ extension FoldState {
                 let busiest = registry.busiestLabel(service: service, family: familyID)
             {
                 let label: String
-                if let labels = info.labels, busiest.index < labels.count {
+                if let name = busiest.label {
+                    label = "label '\(name)'"
+                } else if let labels = info.labels, busiest.index < labels.count {
                     label = "label '\(String(decoding: labels[busiest.index], as: UTF8.self))'"
                 } else {
                     label = "label #\(busiest.index + 1)"
@@ -162,6 +169,10 @@ extension FoldState {
                 detail +=
                     "; \(label) has the most distinct values (\(busiest.distinct)): a unique id in a label? see "
                     + "limits.families"
+                // The first refusal of a family is the one that explains it: never held back.
+                var error = LineError(.cardinalityLimit, detail)
+                error.alwaysLog = true
+                return error
             }
             return LineError(.cardinalityLimit, detail)
         }

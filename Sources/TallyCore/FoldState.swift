@@ -114,7 +114,7 @@ struct FoldState {
 
     func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.rejected[error.reason.ordinal] += 1
-        if let suppressed = limiter.admit(error.reason, now: now) {
+        if let suppressed = limiter.admit(error.reason, now: now, force: error.alwaysLog) {
             onReject(
                 Rejection(
                     reason: error.reason, detail: error.detail,

@@ -27,9 +27,11 @@ public enum MetricName {
         return !first && !name.hasPrefix("__")
     }
 
-    /// `le` belongs to histogram buckets and `quantile` to summaries.
-    public static func isReservedLabel(_ name: String, for type: FamilyType) -> Bool {
-        (name == "le" && type == .histogram) || (name == "quantile" && type == .summary)
+    /// `le` belongs to histogram buckets and `quantile` to summaries, and Prometheus tooling
+    /// (histogram_quantile, recording rules, federation) reads them that way wherever they
+    /// appear: no family may have either as a label, whatever its type.
+    public static func isReservedLabel(_ name: String) -> Bool {
+        name == "le" || name == "quantile"
     }
 
     /// A StatsD name (already checked to be `[A-Za-z0-9_.-]+`) as a metric name: `.` and `-`

@@ -257,26 +257,26 @@ public final class Registry: @unchecked Sendable {
 
     /// For the first refusal of a family: the label with the most distinct values among the
     /// service's series of that family, and how many (scans that family's series once).
-    func busiestLabel(service: Int, family: Int) -> (index: Int, distinct: Int)? {
-        var distinct: [Set<[UInt8]>] = []
+    func busiestLabel(service: Int, family: Int) -> (label: String?, index: Int, distinct: Int)? {
+        // Documented families by position; undocumented ones by the name each field carries.
+        var distinct: [String: (index: Int, values: Set<[UInt8]>)] = [:]
         for i in 0..<shardCountValue {
             let store = withShard(i) { $0[service] }
             for i in 0..<store.count {
                 store.table.withKey(at: i) { key in
                     guard SeriesKey.family(of: key) == family else { return }
-                    var label = 0
-                    var start = 4
-                    for j in 4..<key.count where key[j] == 0 {
-                        if distinct.count <= label { distinct.append([]) }
-                        distinct[label].insert(Array(key[start..<j]))
-                        label += 1
-                        start = j + 1
+                    SeriesKey.forEachLabel(of: key) { index, name, value in
+                        let slot = name.map { "=" + String(decoding: $0, as: UTF8.self) } ?? "#\(index)"
+                        distinct[slot, default: (index, [])].values.insert(Array(value))
                     }
                 }
             }
         }
-        guard let best = distinct.indices.max(by: { distinct[$0].count < distinct[$1].count }) else { return nil }
-        return (best, distinct[best].count)
+        guard let best = distinct.max(by: { ($0.value.values.count, $1.key) < ($1.value.values.count, $0.key) }) else {
+            return nil
+        }
+        let name = best.key.hasPrefix("=") ? String(best.key.dropFirst()) : nil
+        return (name, best.value.index, best.value.values.count)
     }
 
     /// A consistent-per-shard copy of one service's series (shared copy-on-write: the lock is

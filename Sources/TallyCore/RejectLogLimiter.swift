@@ -17,10 +17,11 @@ public final class RejectLogLimiter: Sendable {
     }
 
     /// nil: stay quiet. Otherwise log, mentioning the returned number of suppressed lines.
-    public func admit(_ reason: RejectReason, now: Double) -> Int? {
+    /// `force` admits the line even inside the interval (and starts a new one).
+    public func admit(_ reason: RejectReason, now: Double, force: Bool = false) -> Int? {
         slots.withLock { slots in
             let i = reason.ordinal
-            if now - slots[i].last >= interval {
+            if force || now - slots[i].last >= interval {
                 let suppressed = slots[i].suppressed
                 slots[i] = Slot(last: now, suppressed: 0)
                 return suppressed

@@ -169,7 +169,7 @@ public enum StateSnapshot {
         var previous: String? = nil
         for p in parts {
             guard let sep = p.firstIndex(of: 1), let name = String(validating: p[p.startIndex..<sep], as: UTF8.self),
-                MetricName.isValidLabelName(name), !MetricName.isReservedLabel(name, for: d.type),
+                MetricName.isValidLabelName(name), !MetricName.isReservedLabel(name),
                 String(validating: p[(sep + 1)...], as: UTF8.self) != nil
             else { return false }
             if let previous, previous >= name { return false }

@@ -166,6 +166,9 @@ public struct StatsDLine: Sendable {
 public struct LineError: Error, Sendable, Equatable {
     public var reason: RejectReason
     public var detail: String
+    /// Logged even inside the once-per-second limit: the first refusal of a kind that explains
+    /// itself (a family's first `cardinality_limit`).
+    public var alwaysLog = false
 
     public init(_ reason: RejectReason, _ detail: String) {
         self.reason = reason

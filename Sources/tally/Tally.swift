@@ -21,7 +21,9 @@ struct Tally: ParsableCommand {
               tally send 'db_connections_total:7|g|#service:risk_manager'
               printf 'order_executor.fills:2|c\\n' | tally send
               tally load --rate max --duration 10s --senders 2
+              tally load --admin 127.0.0.1:19102 ...  (admin port not 9102)
             """,
+        version: TallyVersion.current,
         subcommands: [Send.self, Load.self])
 }
 

@@ -51,7 +51,8 @@ struct Tallyd: AsyncParsableCommand {
               drains and exits 0.
             SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
               socket activation by FileDescriptorName; see systemd/tally.service.
-            """)
+            """,
+        version: TallyVersion.current)
 
     @Option(
         name: .customLong("config"),

@@ -30,4 +30,22 @@ import Testing
         let details = h.rejections.withLock { $0.map(\.detail) }
         #expect(details.allSatisfy { $0.contains("max_series_per_service") })
     }
+
+    /// An undocumented family's first refusal names the label by name (it was "label #1"), and
+    /// it is logged even when another family's refusal took this second's log line.
+    @Test func theFirstRefusalOfAnUndocumentedFamilyNamesTheLabelAndIsAlwaysLogged() {
+        // The daemon's log limit: one line per reason per second (every line here is at t=1000).
+        let h = Harness(limits: Limits(families: ["logins_total": 2, "position_pnl_usd": 1]), logInterval: 1)
+        h.send(pnl(1))
+        h.send(pnl(2))  // position_pnl_usd's first refusal: logged
+        for user in ["ann", "bob", "cat"] { h.send("risk_manager.logins:1|c|#region:eu,user:\(user)") }
+        #expect(h.stats.rejected(.cardinalityLimit) == 2)
+        let details = h.rejections.withLock { $0.map(\.detail) }
+        #expect(details.count == 2, "\(details)")
+        #expect(details.last?.contains("'logins_total' of 'risk_manager' holds 2 series") == true)
+        #expect(details.last?.contains("label 'user' has the most distinct values (2)") == true, "\(details)")
+        // The next refusals of the same family within the second are held back as before.
+        h.send("risk_manager.logins:1|c|#region:eu,user:dan")
+        #expect(h.rejections.withLock { $0.count } == 2, "\(h.rejections.withLock { $0.map(\.detail) })")
+    }
 }

@@ -96,6 +96,9 @@ import Testing
         ("db_connections_total:1e999|g|#service:risk_manager", .invalidValue),
         ("risk_manager.foo:1|c|#bad-tag!:x", .invalidLabelName),
         ("risk_manager.foo:1|h|#le:1", .invalidLabelName),
+        // Reserved in every family, not only where Prometheus puts them.
+        ("risk_manager.y2:1|c|#le:1", .invalidLabelName),
+        ("risk_manager.depth:1|g|#quantile:0.5", .invalidLabelName),
         ("http_requests_total:u1|s|#service:risk_manager,method:GET,path:/x,status:200", .typeMismatch),
         ("risk_manager.visitors:a::b|s", .invalidValue),
         ("risk_manager.:1|c", .invalidName),
@@ -109,6 +112,24 @@ import Testing
         #expect(h.stats.rejected(reason) == 1)
         #expect(h.stats.accepted == 0)
         #expect(h.registry.seriesCounts().reduce(0, +) == 0)
+    }
+
+    /// `|h`/`|d` observe in the family's own unit; a family a timer created is in seconds, so
+    /// a later `|h` of the same name is in seconds too. The other order is a `unit_mismatch`,
+    /// since `|ms` only goes into seconds families (README "Undocumented families").
+    @Test func histogramsAfterATimerAreInSecondsAndTheOtherOrderIsAUnitMismatch() {
+        let timerFirst = Harness()
+        timerFirst.send("risk_manager.fetch:250|ms")
+        timerFirst.send("risk_manager.fetch:2|h")
+        #expect(timerFirst.reasons.isEmpty)
+        #expect(timerFirst.value("risk_manager", "fetch_seconds_count") == 2)
+        #expect(timerFirst.value("risk_manager", "fetch_seconds_sum") == 2.25)
+
+        let histogramFirst = Harness()
+        histogramFirst.send("risk_manager.fetch:2|h")
+        histogramFirst.send("risk_manager.fetch:250|ms")
+        #expect(histogramFirst.reasons == [.unitMismatch])
+        #expect(histogramFirst.value("risk_manager", "fetch_count") == 1)
     }
 
     @Test func badLinesNeverAffectOtherLinesOfThePacket() {

@@ -27,7 +27,8 @@ final class Harness {
 
     init(
         policy: FamilyTable.UnknownPolicy = .accept, defaultService: String? = nil, heartbeat: Double = 30,
-        boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true
+        boundService: Int? = nil, shards: Int = 4, limits: Limits = Limits(), dropClientTelemetry: Bool = true,
+        logInterval: Double = 0
     ) {
         let families = FamilyTable(
             catalogue: testCatalogue, policy: policy, defaultBuckets: [0.1, 1, 10], dropLabels: limits.dropLabels)
@@ -38,7 +39,7 @@ final class Harness {
             registry: registry, transport: "test", boundService: boundService,
             defaultService: defaultService.flatMap { testServices.firstIndex(of: $0) },
             dropClientTelemetry: dropClientTelemetry,
-            limiter: RejectLogLimiter(interval: 0)
+            limiter: RejectLogLimiter(interval: logInterval)
         ) { box.append($0) }
         box.harness = self
     }

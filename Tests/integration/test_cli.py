@@ -70,3 +70,47 @@ def test_sigterm_exits_zero():
     assert d.stop() == 0
     assert "shutting down" in d.output()
     d.dir.cleanup()
+
+
+def test_version_of_both_binaries_matches_build_info():
+    from tallykit import TALLY
+    tallyd = run("--version")
+    tally = subprocess.run([TALLY, "--version"], capture_output=True, text=True, timeout=20)
+    assert tallyd.returncode == 0 and tally.returncode == 0
+    assert tallyd.stdout.strip() == tally.stdout.strip() != ""
+    with Tallyd(services=["risk_manager"]) as d:
+        samples = d.samples(None)
+        versions = [dict(labels)["version"] for (name, labels) in samples if name == "tally_build_info"]
+        assert versions == [tallyd.stdout.strip()]
+
+
+def test_check_config_warns_about_a_limit_for_no_family_and_names_the_nearest(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("limits:\n  families:\n    orders_placd_total: 5\n")
+    r = run("--check-config", str(path))
+    assert r.returncode == 0, r.stderr
+    assert f"{path}:3: limits.families.orders_placd_total names no documented family" in r.stderr
+    assert "did you mean orders_placed_total?" in r.stderr
+
+
+def test_check_config_names_both_keys_of_an_address_conflict(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text('ingest:\n  tcp: ["127.0.0.1:19102"]\nadmin: {address: 127.0.0.1, port: 19102}\n')
+    r = run("--check-config", str(path))
+    assert r.returncode == 1
+    assert f"{path}:3: admin.port: TCP 127.0.0.1:19102 is also ingest.tcp[0] ({path}:2)" in r.stderr, r.stderr
+
+
+def test_check_config_catches_a_missing_unix_group(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"ingest:\n  unix: [{{path: {tmp_path}/x.sock, group: no-such-group-here}}]\n")
+    r = run("--check-config", str(path))
+    assert r.returncode == 1
+    assert f"{path}:2: ingest.unix[0].group: group 'no-such-group-here' does not exist" in r.stderr, r.stderr
+
+
+def test_an_empty_config_file_runs_the_defaults(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("# nothing to change yet\n")
+    r = run("--check-config", str(path))
+    assert r.returncode == 0 and "ok (6 services" in r.stdout, (r.stdout, r.stderr)

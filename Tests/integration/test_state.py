@@ -64,6 +64,11 @@ def test_a_failing_save_is_counted_and_logged(tmp_path):
     with Tallyd(args=["--state-file", str(state)], extra_yaml="state_interval: 1s\n") as d:
         wait_until(lambda: d.admin_value("tally_state_saves_total", result="error") >= 1, timeout=5, what="a failed save")
         assert d.admin_value("tally_state_saves_total", result="ok") == 0
+        # Present from the start with 0, so an alert on a stale timestamp fires for a daemon
+        # that never saved (absent before, so such an alert could not fire).
+        samples = d.samples(None)
+        assert samples[("tally_state_last_save_timestamp_seconds", frozenset())] == 0
+        assert samples[("tally_state_last_save_bytes", frozenset())] == 0
         assert "cannot save the state (periodic)" in d.output() and "missing/state.tmp: cannot create" in d.output()
 
 

@@ -1,9 +1,10 @@
 import TallyCore
+import TallySystem
 
 /// tallyd's own metrics for operators: what arrived, what was refused and why, how many
 /// series each service holds, and the process's cost.
 enum AdminExposition {
-    static let version = "0.1.0"
+    static let version = TallyVersion.current
 
     static func render(registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil)
         -> [UInt8]

@@ -27,13 +27,15 @@ struct StateFileStats: Sendable {
             w.value(value)
             w.append(byte: 0x0A)
         }
-        if let t = lastSaveTime {
-            gauge("tally_state_last_save_timestamp_seconds", "When state_file was last written.", t)
-            gauge("tally_state_last_save_bytes", "Size of the last state_file written.", Double(lastSaveBytes))
-            gauge(
-                "tally_state_last_save_duration_seconds", "How long the last save took (encoding, write, fsync).",
-                lastSaveSeconds)
-        }
+        // From the start (0 before the first save), so an alert on a stale timestamp can fire
+        // for a daemon that never managed to save.
+        gauge(
+            "tally_state_last_save_timestamp_seconds", "When state_file was last written (0: not yet).",
+            lastSaveTime ?? 0)
+        gauge("tally_state_last_save_bytes", "Size of the last state_file written.", Double(lastSaveBytes))
+        gauge(
+            "tally_state_last_save_duration_seconds", "How long the last save took (encoding, write, fsync).",
+            lastSaveSeconds)
         gauge("tally_state_restored_series", "Series restored from state_file at start.", Double(restored ?? 0))
     }
 }
