@@ -114,3 +114,35 @@ def test_an_empty_config_file_runs_the_defaults(tmp_path):
     path.write_text("# nothing to change yet\n")
     r = run("--check-config", str(path))
     assert r.returncode == 0 and "ok (6 services" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_port_zero_everywhere_binds_free_ports_shown_on_the_admin_endpoint(tmp_path):
+    """Port 0 never conflicts: every listener gets its own free port, logged and listed in
+    tally_listener_info."""
+    import re
+    import signal
+
+    from tallykit import http_get, wait_until
+    path = tmp_path / "t.yaml"
+    path.write_text('ingest: {udp: ["127.0.0.1:0"], tcp: ["127.0.0.1:0"]}\n'
+                    "admin: {address: 127.0.0.1, port: 0}\n"
+                    "services:\n  a: {port: 0}\n  b: {port: 0}\n")
+    log = tmp_path / "log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([TALLYD, "--config", str(path)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        ready = wait_until(lambda: re.search(r"admin=http://127\.0\.0\.1:(\d+)/metrics", log.read_text()),
+                           timeout=20, what="the ready line")
+        admin = int(ready.group(1))
+        status, _, body = http_get(admin)
+        assert status == 200
+        info = dict(re.findall(r'tally_listener_info\{listener="([^"]+)",protocol="[a-z]+",address="([^"]+)"\} 1',
+                               body))
+        assert set(info) == {"ingest.udp[0]", "ingest.tcp[0]", "services.a", "services.b", "admin"}, body
+        ports = {k: int(v.rsplit(":", 1)[1]) for k, v in info.items()}
+        assert all(p > 0 for p in ports.values()), ports
+        assert len({ports["services.a"], ports["services.b"], ports["admin"], ports["ingest.tcp[0]"]}) == 4
+        assert http_get(ports["services.b"])[0] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0

@@ -59,9 +59,10 @@ public enum Daemon {
             let inFlight = InFlightRequests()
             let ingest = try await IngestListeners.bind(
                 config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
+            let directory = ListenerDirectory()
             let admin = AdminRoutes(
                 registry: registry, startTime: startTime, udpPorts: ingest.udpPorts, state: state,
-                debugHooks: options.debugHooks, ingestLoops: threads.ingestLoops)
+                debugHooks: options.debugHooks, ingestLoops: threads.ingestLoops, listeners: directory)
             let http: HTTPListeners
             do {
                 http = try await HTTPListeners.bind(
@@ -72,6 +73,7 @@ public enum Daemon {
                 for listener in ingest.unix { listener.receiver.close() }
                 throw error
             }
+            directory.publish(ListenerDirectory.entries(config: config, ingest: ingest, http: http))
             logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
 
             var services: [any Service] = []

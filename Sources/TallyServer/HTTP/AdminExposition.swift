@@ -6,7 +6,10 @@ import TallySystem
 enum AdminExposition {
     static let version = TallyVersion.current
 
-    static func render(registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil)
+    static func render(
+        registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil,
+        listeners: ListenerDirectory? = nil
+    )
         -> [UInt8]
     {
         var w = TextWriter(capacity: 8192)
@@ -147,6 +150,7 @@ enum AdminExposition {
             }
         }
         state?.render(&w)
+        listeners?.render(&w)
         w.header(
             name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
             type: .gauge)

@@ -15,6 +15,7 @@ struct AdminRoutes: Sendable {
     let state: StateStore?
     let debugHooks: Bool
     let ingestLoops: [any EventLoop]
+    var listeners: ListenerDirectory? = nil
 
     func route(_ path: String) -> HTTPEndpointHandler.Response? {
         switch path {
@@ -22,7 +23,8 @@ struct AdminRoutes: Sendable {
             return .init(
                 status: .ok, contentType: ExpositionRenderer.contentType,
                 body: AdminExposition.render(
-                    registry: registry, startTime: startTime, udpPorts: udpPorts, state: state?.stats))
+                    registry: registry, startTime: startTime, udpPorts: udpPorts, state: state?.stats,
+                    listeners: listeners))
         case "/healthz":
             return .text("ok\n")
         case "/debug/wedge-ingest-loop" where debugHooks:
