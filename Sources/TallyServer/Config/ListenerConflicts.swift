@@ -9,7 +9,11 @@ import TallyCore
 /// `localhost` is `127.0.0.1`.
 enum ListenerConflicts {
     struct Claim {
-        enum Kind: String { case tcp = "TCP", udp = "UDP", unix = "Unix" }
+        enum Kind: String {
+            case tcp = "TCP"
+            case udp = "UDP"
+            case unix = "Unix"
+        }
         let kind: Kind
         /// Host and port, or the socket path for Unix sockets.
         let host: String
