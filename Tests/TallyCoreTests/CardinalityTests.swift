@@ -49,3 +49,14 @@ import Testing
         #expect(h.rejections.withLock { $0.count } == 2, "\(h.rejections.withLock { $0.map(\.detail) })")
     }
 }
+
+/// `limits.families` may name an undocumented counter as it is sent or as it is exposed.
+@Suite struct FamilyLimitNameTests {
+    @Test(arguments: ["logins", "logins_total"])
+    func eitherSpellingOfAnUndocumentedCounterMatches(_ key: String) {
+        let h = Harness(limits: Limits(families: [key: 1]))
+        h.send("risk_manager.logins:1|c|#user:a")
+        h.send("risk_manager.logins:1|c|#user:b")
+        #expect(h.reasons == [.cardinalityLimit])
+    }
+}
