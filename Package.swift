@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "CTallyNet",
                 "TallyCore",
+                "TallyServer",
                 "TallySystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -72,6 +73,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "TallyCLITests", dependencies: ["tally", "TallyCore"]),
+        .testTarget(name: "TallyCLITests", dependencies: ["tally", "TallyCore", "TallyServer"]),
     ]
 )

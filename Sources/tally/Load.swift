@@ -13,6 +13,7 @@ import TallySystem
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send counter lines as fast as asked and report what tallyd received and what it cost.",
+        usage: "tally load [--rate N|max] [--duration D] [--senders N] [--series N] [options]",
         discussion: """
             The target is --udp, --unix or --tcp, else TALLY_ADDR. Before and after, tallyd's \
             admin endpoint (--admin) is read: lines received, accepted and refused, kernel \

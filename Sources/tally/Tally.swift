@@ -9,7 +9,7 @@ import TallySystem
 struct Tally: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
-        abstract: "Send StatsD lines to tallyd, or put it under load.",
+        abstract: "Send metrics to tallyd from scripts, or put it under load.",
         discussion: """
             TARGET comes from TALLY_ADDR (default 127.0.0.1:8125):
               host:port        UDP          e.g. TALLY_ADDR=127.0.0.1:8125
@@ -17,61 +17,24 @@ struct Tally: ParsableCommand {
               tcp:host:port    TCP, newline-terminated lines
 
             EXAMPLES
-              tally send 'api_gateway.jobs:1|c|#queue:default'
+              tally count orders_placed_total --service order_executor \
+                -t order_type=limit -t symbol=BTCUSDT -t side=buy
+              tally gauge db_connections_total 7 --service risk_manager
+              tally observe http_request_size_bytes 512 -t method=GET -t path=/x
+              tally time backup_seconds --service risk_manager -- pg_dump db
+              tally up order_executor; tally down order_executor
               tally send 'db_connections_total:7|g|#service:risk_manager'
-              printf 'order_executor.fills:2|c\\n' | tally send
               tally load --rate max --duration 10s --senders 2
               tally load --admin 127.0.0.1:19102 ...  (admin port not 9102)
+
+            Lines are checked against the catalogue before they are sent: what
+            tallyd would refuse exits 2 with its reason, and nothing is sent.
+            TALLY_SERVICE names the service when --service does not.
             """,
         version: TallyVersion.current,
-        subcommands: [Send.self, Load.self])
-}
-
-struct Send: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Send lines (arguments, or stdin when there are none).",
-        discussion:
-            "Lines are packed into datagrams of at most --packet-size bytes; over TCP each line ends with a newline.")
-
-    @Argument(help: "StatsD lines, e.g. 'name:1|c|#service:api_gateway'.")
-    var lines: [String] = []
-
-    @Option(help: "Largest datagram to build from several lines, in bytes.")
-    var packetSize = 8192
-
-    func run() throws {
-        let address = try TallyAddress.fromEnvironment()
-        let connection = try Connection(address)
-        var packet: [UInt8] = []
-        var sent = 0
-        func flush() throws {
-            guard !packet.isEmpty else { return }
-            try connection.send(packet)
-            packet.removeAll(keepingCapacity: true)
-        }
-        func add(_ line: Substring) throws {
-            let trimmed = line.trimmingCharacters()
-            guard !trimmed.isEmpty else { return }
-            let bytes = Array(trimmed.utf8)
-            if address.isDatagram {
-                if !packet.isEmpty && packet.count + 1 + bytes.count > packetSize { try flush() }
-                if !packet.isEmpty { packet.append(0x0A) }
-                packet.append(contentsOf: bytes)
-            } else {
-                packet.append(contentsOf: bytes)
-                packet.append(0x0A)
-                if packet.count >= packetSize { try flush() }
-            }
-            sent += 1
-        }
-        if lines.isEmpty {
-            while let line = readLine(strippingNewline: true) { try add(Substring(line)) }
-        } else {
-            for l in lines { for part in l.split(separator: "\n") { try add(part) } }
-        }
-        try flush()
-        if sent == 0 { StandardError.print("tally: nothing to send") }
-    }
+        subcommands: [
+            Send.self, Count.self, Gauge.self, Observe.self, SetMember.self, Time.self, Up.self, Down.self, Load.self,
+        ])
 }
 
 extension Substring {

@@ -17,3 +17,9 @@ int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, u
 /// Binds (`bind_it` != 0) or connects `fd` to the Unix socket at `path`. Returns 0, or -1 with
 /// errno set (ENAMETOOLONG when the path does not fit a sockaddr_un).
 int tally_unix_attach(int fd, const char *path, int bind_it);
+
+/// Runs `argv` (looked up in PATH) with this process's stdin, stdout and stderr, forwarding
+/// SIGINT, SIGTERM and SIGHUP to it while it runs, and waits for it. Returns its exit status,
+/// or 128+N when signal N ended it (as a shell reports it); -1 with errno set when it could
+/// not be started.
+int tally_run_forwarding(char *const argv[]);
