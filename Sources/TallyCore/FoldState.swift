@@ -13,6 +13,10 @@ struct FoldState {
     let keyCapacity: Int
     var key: UnsafeMutableRawPointer { keyStorage.raw }
     var keyLength = 0
+    /// The current line's service and family once known (-1 before), for the per-service and
+    /// per-family counts.
+    var lineService = -1
+    var lineFamily = -1
 
     var familyCache = ByteKeyTable(capacity: 128)
     var familyCacheIDs: [Int32] = []
@@ -79,6 +83,8 @@ struct FoldState {
             if lo < hi {
                 stats.lines += 1
                 let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
+                lineService = -1
+                lineFamily = -1
                 if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
                     stats.skipped[Int(skip.rawValue)] += 1
                 } else if let error = fold(line, now: now, stats: &stats) {
@@ -86,6 +92,7 @@ struct FoldState {
                 } else {
                     stats.accepted += 1
                 }
+                stats.attribute(service: lineService, family: lineFamily)
             }
             start = end + 1
         }
@@ -114,6 +121,7 @@ struct FoldState {
 
     func reject(_ error: LineError, line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.rejected[error.reason.ordinal] += 1
+        stats.attributeRejection(error.reason, service: lineService)
         if let suppressed = limiter.admit(error.reason, now: now, force: error.alwaysLog) {
             onReject(
                 Rejection(
@@ -210,6 +218,7 @@ struct FoldState {
                     .noService, "no service_name/service tag, no <service>. prefix and no default_service")
             }
         }
+        if serviceError == nil { lineService = service }
         if serviceError == nil, !seen[service] {
             seen[service] = true
             touched.append(service)
@@ -245,7 +254,9 @@ struct FoldState {
         switch resolveFamily(
             UnsafeRawBufferPointer(rebasing: line[nameRange]), kind: parsed.kind, create: serviceError == nil)
         {
-        case .found(let id): familyID = id
+        case .found(let id):
+            familyID = id
+            lineFamily = id
         case .rejected(let reason, let detail): return LineError(reason, detail)
         case .absent: return serviceError
         }

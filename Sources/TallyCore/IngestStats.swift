@@ -19,6 +19,13 @@ public struct IngestStats: Sendable {
     var droppedTagCounts: [Int] = []
     /// Dropped tags past `maxDroppedTagKinds` distinct (family, tag) pairs.
     public var droppedTagsOther = 0
+    /// Lines by the service they named: index 0 is "no identity" (refused before one was
+    /// known), index s + 1 is service s.
+    public var linesByService: [Int] = []
+    /// Refusals by (service + 1, reason): `rejectedByService[(s + 1) * reasons + reason]`.
+    public var rejectedByService: [Int] = []
+    /// Lines by the family they resolved to (accepted or refused after that), by family id.
+    public var linesByFamily: [Int] = []
 
     static let maxDroppedTagKinds = 1_000
 
@@ -29,6 +36,53 @@ public struct IngestStats: Sendable {
     public func skipped(_ kind: SkipKind) -> Int { skipped[Int(kind.rawValue)] }
 
     public var rejectedTotal: Int { rejected.reduce(0, +) }
+
+    /// Lines of `service` (nil: those with no identity).
+    public func lines(service: Int?) -> Int {
+        let i = (service ?? -1) + 1
+        return i < linesByService.count ? linesByService[i] : 0
+    }
+
+    /// Refusals of `reason` for `service` (nil: no identity).
+    public func rejected(_ reason: RejectReason, service: Int?) -> Int {
+        let i = ((service ?? -1) + 1) * RejectReason.allCases.count + reason.ordinal
+        return i < rejectedByService.count ? rejectedByService[i] : 0
+    }
+
+    /// Lines that resolved to family `id`.
+    public func lines(family id: Int) -> Int { id < linesByFamily.count ? linesByFamily[id] : 0 }
+
+    /// One line's attribution; `service`/`family` are -1 when not known. An increment or two
+    /// of arrays the loop owns: the per-family rate costs the hot path no lock and no lookup.
+    @inline(__always)
+    mutating func attribute(service: Int, family: Int) {
+        let s = service &+ 1
+        if s < linesByService.count { linesByService[s] &+= 1 } else { Self.grow(&linesByService, to: s) }
+        if family >= 0 {
+            if family < linesByFamily.count {
+                linesByFamily[family] &+= 1
+            } else {
+                Self.grow(&linesByFamily, to: family)
+            }
+        }
+    }
+
+    mutating func attributeRejection(_ reason: RejectReason, service: Int) {
+        let i = (service &+ 1) * RejectReason.allCases.count + reason.ordinal
+        if i < rejectedByService.count { rejectedByService[i] += 1 } else { Self.grow(&rejectedByService, to: i) }
+    }
+
+    /// Grows `counts` to hold `index` and counts one there (the rare path).
+    @inline(never)
+    static func grow(_ counts: inout [Int], to index: Int) {
+        counts.append(contentsOf: repeatElement(0, count: index + 1 - counts.count))
+        counts[index] += 1
+    }
+
+    static func add(_ a: inout [Int], _ b: [Int]) {
+        if a.count < b.count { a.append(contentsOf: repeatElement(0, count: b.count - a.count)) }
+        for i in b.indices { a[i] += b[i] }
+    }
 
     mutating func countDroppedTag(family: Int, tag: UnsafeRawBufferPointer, scratch: inout [UInt8]) {
         scratch.removeAll(keepingCapacity: true)
@@ -68,6 +122,9 @@ public struct IngestStats: Sendable {
         valuelessTags += other.valuelessTags
         duplicateTags += other.duplicateTags
         droppedTagsOther += other.droppedTagsOther
+        Self.add(&linesByService, other.linesByService)
+        Self.add(&rejectedByService, other.rejectedByService)
+        Self.add(&linesByFamily, other.linesByFamily)
         var scratch: [UInt8] = []
         for i in 0..<other.droppedTagKeys.count {
             other.droppedTagKeys.withKey(at: i) { key in

@@ -42,6 +42,8 @@ public final class Registry: @unchecked Sendable {
         var perService: [Int]
         /// (service, family) pairs whose first refusal was explained already.
         var explained: Set<Int> = []
+        /// New series refused by a limit, by (service, family).
+        var limited: [Int: Int] = [:]
     }
 
     /// Why a line's updates were not (all) applied.
@@ -240,14 +242,25 @@ public final class Registry: @unchecked Sendable {
                 c.perFamily[service].append(
                     contentsOf: repeatElement(0, count: family + 1 - c.perFamily[service].count))
             }
-            if c.perFamily[service][family] >= maxSeries { return .familyLimit(limit: maxSeries) }
+            if c.perFamily[service][family] >= maxSeries {
+                c.limited[service << 32 | family, default: 0] += 1
+                return .familyLimit(limit: maxSeries)
+            }
             if c.perService[service] >= c.limits.maxSeriesPerService {
+                c.limited[service << 32 | family, default: 0] += 1
                 return .serviceLimit(limit: c.limits.maxSeriesPerService)
             }
             c.perFamily[service][family] += 1
             c.perService[service] += 1
             return nil
         }
+    }
+
+    /// New series refused by a cardinality limit, by service and family id.
+    public func cardinalityLimited() -> [(service: Int, family: Int, count: Int)] {
+        cardinality.withLock { c in
+            c.limited.map { (service: $0.key >> 32, family: $0.key & 0xFFFF_FFFF, count: $0.value) }
+        }.sorted { ($0.service, $0.family) < ($1.service, $1.family) }
     }
 
     /// True the first time for each (service, family): that refusal gets the full explanation.

@@ -314,11 +314,18 @@ class Tallyd:
     def admin_value(self, name, **labels):
         return self.samples(None).get((name, frozenset(labels.items())), 0.0)
 
-    def rejected(self, reason):
-        return self.admin_value("tally_lines_rejected_total", reason=reason)
+    def admin_sum(self, name, **labels):
+        """The sum of `name` over every series whose labels include `labels`."""
+        want = set(labels.items())
+        return sum(v for (n, l), v in self.samples(None).items() if n == name and want <= set(l))
+
+    def rejected(self, reason, service=None):
+        """Refusals of `reason` (of every service, or of `service`; "" = no identity)."""
+        labels = {"reason": reason} if service is None else {"reason": reason, "service": service}
+        return self.admin_sum("tally_lines_rejected_total", **labels)
 
     def received(self, transport="udp"):
-        return self.admin_value("tally_lines_received_total", transport=transport)
+        return self.admin_sum("tally_lines_received_total", transport=transport)
 
     def wait_received(self, n, timeout=10.0, transport="udp"):
         """Waits until the daemon has seen at least n lines (datagrams are asynchronous)."""

@@ -26,7 +26,7 @@ def check(d, service, expected):
         got = samples.get((name, frozenset(labels.items())))
         assert got == value or (got is not None and abs(got - value) < 1e-9), \
             f"{name}{labels}: expected {value}, got {got}\n{text}"
-    assert d.admin_value("tally_lines_rejected_total", reason="missing_label") == 0
+    assert d.rejected("missing_label") == 0
     return text
 
 

@@ -32,7 +32,7 @@ def test_datadog_client_events_service_checks_and_telemetry_are_skipped_and_coun
                    and d.admin_value("tally_lines_skipped_total", kind="service_check") == 1,
                    what="the event and the service check to be counted as skipped")
         wait_until(lambda: d.value("api_gateway", "cache_hit_rate", cache_type="redis") == 0.9)
-        assert d.admin_value("tally_lines_rejected_total", reason="malformed_line") == 0
+        assert d.rejected("malformed_line") == 0
         wait_until(lambda: d.admin_value("tally_lines_skipped_total", kind="client_telemetry") >= 1,
                    what="the client's own telemetry to be skipped")
         text = http_get(d.services["api_gateway"])[2]

@@ -158,9 +158,9 @@ def test_sighup_reloads_applies_live_settings_and_keeps_the_old_config_when_inva
         t_ready, ready = notify.wait("READY", "1", since=t0)
         assert "applied" in ready["STATUS"] and "unknown_families=reject" in ready["STATUS"], ready
         assert "log_level=debug" in ready["STATUS"]
-        before = admin_value(d, "tally_lines_rejected_total", reason="unknown_family")
+        before = d.rejected("unknown_family")
         d.send(unknown)
-        wait_until(lambda: admin_value(d, "tally_lines_rejected_total", reason="unknown_family") == before + 1,
+        wait_until(lambda: d.rejected("unknown_family") == before + 1,
                    what="the reloaded policy to reject an unknown family")
 
         # 2. a change that needs a restart is named, not half-applied
@@ -182,7 +182,7 @@ def test_sighup_reloads_applies_live_settings_and_keeps_the_old_config_when_inva
         assert "unknown_families" in ready["STATUS"]
         assert http_get(d.services["order_executor"])[0] == 200
         d.send(unknown)
-        wait_until(lambda: admin_value(d, "tally_lines_rejected_total", reason="unknown_family") == before + 2,
+        wait_until(lambda: d.rejected("unknown_family") == before + 2,
                    what="the old (reject) policy to still hold")
     finally:
         code = d.stop()

@@ -50,30 +50,46 @@ public enum Daemon {
         let startTime = WallClock.now()
         let registry = loaded.makeRegistry(now: startTime)
         let state = config.stateFile.map { StateStore(path: $0, registry: registry, logger: logger) }
-        state?.restore()
         let unixSockets = config.unix.count + activation.unix.count
+        let readiness = Readiness()
+        let reloads = ReloadRequests()
+        let reloadStats = ReloadStats(startTime: startTime)
 
         try await Threads.with(ingestThreads: System.coreCount, blockingThreads: unixSockets + 1) { threads in
             let ingestors = IngestorFactory(registry: registry, config: config, logger: logger)
             let liveness = Liveness()
             let inFlight = InFlightRequests()
-            let ingest = try await IngestListeners.bind(
-                config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
             let directory = ListenerDirectory()
+            let scrapes = ScrapeStats()
             let admin = AdminRoutes(
-                registry: registry, startTime: startTime, udpPorts: ingest.udpPorts, state: state,
-                debugHooks: options.debugHooks, ingestLoops: threads.ingestLoops, listeners: directory)
+                registry: registry, startTime: startTime, state: state, debugHooks: options.debugHooks,
+                ingestLoops: threads.ingestLoops, listeners: directory, readiness: readiness, reloads: reloads,
+                reloadStats: reloadStats, scrapes: scrapes)
+            // The admin endpoint first: /-/ready says 503 while the state is restored.
+            let adminEndpoint = try await HTTPListeners.bindAdmin(
+                config: config, activation: activation, threads: threads, inFlight: inFlight, route: admin.route)
+            let ingest: IngestListeners
             let http: HTTPListeners
             do {
-                http = try await HTTPListeners.bind(
-                    config: config, activation: activation, threads: threads, inFlight: inFlight,
-                    serviceRoute: { MetricsRoute.make(registry: registry, service: $0) }, adminRoute: admin.route)
+                state?.restore()
+                ingest = try await IngestListeners.bind(
+                    config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
+                do {
+                    let endpoints = try await HTTPListeners.bindServices(
+                        config: config, activation: activation, threads: threads, inFlight: inFlight,
+                        serviceRoute: { MetricsRoute.make(registry: registry, service: $0, scrapes: scrapes) })
+                    http = HTTPListeners(services: endpoints, admin: adminEndpoint)
+                } catch {
+                    await Binding.closeAll(ingest.udp + ingest.tcp)
+                    for listener in ingest.unix { listener.receiver.close() }
+                    throw error
+                }
             } catch {
-                await Binding.closeAll(ingest.udp + ingest.tcp)
-                for listener in ingest.unix { listener.receiver.close() }
+                if let adminEndpoint { await Binding.closeAll([adminEndpoint.channel]) }
                 throw error
             }
-            directory.publish(ListenerDirectory.entries(config: config, ingest: ingest, http: http))
+            directory.publish(
+                ListenerDirectory.entries(config: config, ingest: ingest, http: http), udpPorts: ingest.udpPorts)
             logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
 
             var services: [any Service] = []
@@ -92,11 +108,12 @@ public enum Daemon {
             if !ingest.tcp.isEmpty { services.append(TCPIngestService(servers: ingest.tcp)) }
             services.append(
                 SystemdSupervisor(
-                    registry: registry, liveness: liveness, threads: threads, statusInterval: options.statusInterval,
-                    logger: logger))
+                    registry: registry, liveness: liveness, threads: threads, readiness: readiness,
+                    statusInterval: options.statusInterval, logger: logger))
             services.append(
                 ReloadService(
-                    hangups: hangups, load: options.reloadConfig, initial: loaded, registry: registry, logger: logger))
+                    hangups: hangups, requests: reloads, stats: reloadStats, load: options.reloadConfig,
+                    initial: loaded, registry: registry, logger: logger))
 
             let group = ServiceGroup(
                 configuration: .init(
@@ -108,7 +125,10 @@ public enum Daemon {
                     logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask {
-                    for await _ in stops { await group.triggerGracefulShutdown() }
+                    for await _ in stops {
+                        readiness.stopping()
+                        await group.triggerGracefulShutdown()
+                    }
                 }
                 defer { tasks.cancelAll() }
                 try await group.run()

@@ -8,7 +8,7 @@ enum AdminExposition {
 
     static func render(
         registry: Registry, startTime: Double, udpPorts: [Int] = [], state: StateFileStats? = nil,
-        listeners: ListenerDirectory? = nil
+        listeners: ListenerDirectory? = nil, reloads: ReloadStats.Value? = nil, scrapes: ScrapeStats? = nil
     )
         -> [UInt8]
     {
@@ -31,16 +31,79 @@ enum AdminExposition {
                 w.append(byte: 0x0A)
             }
         }
+        let services = registry.services.names
         perTransportCounter("tally_packets_received_total", "Datagrams (or TCP reads) received.") { $0.packets }
-        perTransportCounter("tally_lines_received_total", "Non-empty StatsD lines received.") { $0.lines }
+        // By transport and the service each line named ("" before one was known), zeros included.
+        w.header(
+            name: "tally_lines_received_total",
+            help: "Non-empty StatsD lines received, by transport and the service the line named (\"\": none).",
+            type: .counter)
+        for (transport, s) in perTransport {
+            for service in [nil] + services.indices.map(Optional.some) {
+                w.append("tally_lines_received_total{transport=\"")
+                w.labelValue(transport)
+                w.append("\",service=\"")
+                if let service { w.labelValue(services[service]) }
+                w.append("\"} ")
+                w.integer(Int64(s.lines(service: service)))
+                w.append(byte: 0x0A)
+            }
+        }
         perTransportCounter("tally_lines_accepted_total", "Lines folded into a series.") { $0.accepted }
 
+        // Every reason with service="" (zeros included), and each service that had some.
         w.header(
-            name: "tally_lines_rejected_total", help: "Lines refused, by reason (see tallyd --help for each reason).",
+            name: "tally_lines_rejected_total",
+            help: "Lines refused, by reason (see tallyd --help) and the service the line named (\"\": none).",
             type: .counter)
         for reason in RejectReason.allCases {
-            w.append("tally_lines_rejected_total{reason=\"\(reason.rawValue)\"} ")
-            w.integer(Int64(total.rejected(reason)))
+            for service in [nil] + services.indices.map(Optional.some) {
+                let n = total.rejected(reason, service: service)
+                guard service == nil || n > 0 else { continue }
+                w.append("tally_lines_rejected_total{reason=\"\(reason.rawValue)\",service=\"")
+                if let service { w.labelValue(services[service]) }
+                w.append("\"} ")
+                w.integer(Int64(n))
+                w.append(byte: 0x0A)
+            }
+        }
+        let limited = registry.cardinalityLimited()
+        w.header(
+            name: "tally_cardinality_limited_total",
+            help: "New series refused by a cardinality limit, by service and family.", type: .counter)
+        if !limited.isEmpty {
+            let names = registry.families.snapshot().map(\.name)
+            for entry in limited where entry.service < services.count && entry.family < names.count {
+                w.append("tally_cardinality_limited_total{service=\"")
+                w.labelValue(services[entry.service])
+                w.append("\",family=\"")
+                w.labelValue(names[entry.family])
+                w.append("\"} ")
+                w.integer(Int64(entry.count))
+                w.append(byte: 0x0A)
+            }
+        }
+        scrapes?.render(&w, services: services)
+        if let reloads {
+            w.header(
+                name: "tally_config_reloads_total", help: "Config reloads (SIGHUP or POST /-/reload), by result.",
+                type: .counter)
+            w.append("tally_config_reloads_total{result=\"success\"} ")
+            w.integer(Int64(reloads.successes))
+            w.append("\ntally_config_reloads_total{result=\"failure\"} ")
+            w.integer(Int64(reloads.failures))
+            w.append(byte: 0x0A)
+            w.header(
+                name: "tally_config_last_reload_success_timestamp_seconds",
+                help: "When the config was last loaded successfully (start or reload).", type: .gauge)
+            w.append("tally_config_last_reload_success_timestamp_seconds ")
+            w.value(reloads.lastSuccess)
+            w.append(byte: 0x0A)
+            w.header(
+                name: "tally_config_last_reload_successful", help: "1 if the last reload applied, 0 if it was refused.",
+                type: .gauge)
+            w.append("tally_config_last_reload_successful ")
+            w.integer(reloads.lastSuccessful ? 1 : 0)
             w.append(byte: 0x0A)
         }
 
@@ -132,6 +195,22 @@ enum AdminExposition {
             w.header(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge)
             w.append("process_resident_memory_bytes ")
             w.value(p.residentBytes)
+            w.append(byte: 0x0A)
+            w.header(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge)
+            w.append("process_virtual_memory_bytes ")
+            w.value(p.virtualBytes)
+            w.append(byte: 0x0A)
+        }
+        if let fds = ProcessStats.openDescriptors() {
+            w.header(name: "process_open_fds", help: "Number of open file descriptors.", type: .gauge)
+            w.append("process_open_fds ")
+            w.integer(Int64(fds))
+            w.append(byte: 0x0A)
+        }
+        if let max = ProcessStats.maxDescriptors() {
+            w.header(name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge)
+            w.append("process_max_fds ")
+            w.integer(Int64(max))
             w.append(byte: 0x0A)
         }
         if !udpPorts.isEmpty {

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
 
-/// A minimal HTTP/1.1 responder: `GET`/`HEAD` on known paths, 404 elsewhere, 405 for other
-/// methods. What each path returns is given by `route`, called on the endpoint's event loop.
+/// A minimal HTTP/1.1 responder. What each request gets is decided by `route`, called on the
+/// endpoint's event loop: a response now, one later (a reload runs in its own service), or nil
+/// for 404. `GET` routes answer `HEAD` too, without the body.
 final class HTTPEndpointHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -11,15 +12,61 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         var status: HTTPResponseStatus
         var contentType: String
         var body: [UInt8]
+        var headers: [(String, String)] = []
 
         /// A plain-text answer (health checks, errors).
         static func text(_ text: String, status: HTTPResponseStatus = .ok) -> Response {
             Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         }
+
+        /// 405 naming what the path takes.
+        static func methodNotAllowed(_ method: HTTPMethod, allow: String) -> Response {
+            var r = text("method \(method.rawValue) not allowed; use \(allow)\n", status: .methodNotAllowed)
+            r.headers.append(("Allow", allow))
+            return r
+        }
     }
 
-    /// Given the path (query removed), the response; nil = 404.
-    typealias Route = @Sendable (String) -> Response?
+    struct Request: Sendable {
+        var method: HTTPMethod
+        /// Without the query.
+        var path: String
+        /// `?a=1&b=2`, percent-decoding left out (names and values here are plain words).
+        var query: [String: String]
+
+        init(method: HTTPMethod, uri: String) {
+            self.method = method
+            let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            path = String(parts.first ?? "")
+            var query: [String: String] = [:]
+            if parts.count > 1 {
+                for pair in parts[1].split(separator: "&") {
+                    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    query[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
+                }
+            }
+            self.query = query
+        }
+
+        var isRead: Bool { method == .GET || method == .HEAD }
+    }
+
+    enum Reply: Sendable {
+        case now(Response)
+        case later(EventLoopFuture<Response>)
+    }
+
+    /// The reply to a request; nil = 404.
+    typealias Route = @Sendable (Request, any EventLoop) -> Reply?
+
+    /// A route that only reads: `GET`/`HEAD` on the paths `paths` answers, 405 for any other
+    /// method, 404 elsewhere.
+    static func readOnly(_ paths: @escaping @Sendable (Request) -> Response?) -> Route {
+        { request, _ in
+            guard request.isRead else { return .now(.methodNotAllowed(request.method, allow: "GET, HEAD")) }
+            return paths(request).map { .now($0) }
+        }
+    }
 
     private let route: Route
     private let name: String
@@ -45,19 +92,31 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         inFlight.begin()
-        let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-        var response: Response
-        if head.method != .GET && head.method != .HEAD {
-            response = .text("method \(head.method.rawValue) not allowed; use GET\n", status: .methodNotAllowed)
-        } else if let r = route(path) {
-            response = r
-        } else {
-            response = .text("404 not found: \(name) serves /metrics\n", status: .notFound)
+        let request = Request(method: head.method, uri: head.uri)
+        switch route(request, context.eventLoop) {
+        case .now(let response)?:
+            write(response, head: head, context: context)
+        case .later(let future)?:
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            future.whenComplete { result in
+                let response: Response
+                switch result {
+                case .success(let r): response = r
+                case .failure(let e): response = .text("\(e)\n", status: .internalServerError)
+                }
+                handler.value.write(response, head: head, context: ctx.value)
+            }
+        case nil:
+            write(.text("404 not found: \(name) serves /metrics\n", status: .notFound), head: head, context: context)
         }
+    }
+
+    private func write(_ response: Response, head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
-        if response.status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(

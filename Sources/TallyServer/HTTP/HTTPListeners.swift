@@ -4,7 +4,8 @@ import NIOPosix
 import TallyCore
 
 /// The HTTP server sockets: one /metrics endpoint per service and the admin endpoint, bound
-/// (or adopted from systemd) on the HTTP event loop before any service runs.
+/// (or adopted from systemd) on the HTTP event loop before any service runs: the admin
+/// endpoint first of all, so readiness can be asked while the state is restored.
 struct HTTPListeners: Sendable {
     struct Endpoint: Sendable {
         /// The service's name, or "the admin endpoint".
@@ -19,31 +20,37 @@ struct HTTPListeners: Sendable {
 
     var channels: [any Channel] { services.map(\.channel) + (admin.map { [$0.channel] } ?? []) }
 
-    /// Binds every service's endpoint (in config order), then the admin endpoint; on the first
-    /// failure closes what was bound and throws a `StartupError` naming the endpoint.
-    static func bind(
+    /// The admin endpoint, bound first (before the saved state is restored), so `/-/healthy`
+    /// and `/-/ready` answer while tallyd starts; nil when `admin: null` and nothing was passed.
+    static func bindAdmin(
         config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
-        serviceRoute: (Int) -> HTTPEndpointHandler.Route, adminRoute: @escaping HTTPEndpointHandler.Route
-    ) async throws -> HTTPListeners {
-        var bound = HTTPListeners()
+        route: @escaping HTTPEndpointHandler.Route
+    ) async throws -> Endpoint? {
+        guard config.admin != nil || activation.admin != nil else { return nil }
+        let address = config.admin ?? HostPort(host: "127.0.0.1", port: 9102)
+        let channel = try await bindOne(
+            host: address.host, port: address.port, passed: activation.admin, name: "the admin endpoint",
+            threads: threads, inFlight: inFlight, route: route)
+        return Endpoint(name: "the admin endpoint", channel: channel, port: channel.localAddress?.port ?? address.port)
+    }
+
+    /// Every service's endpoint, in config order; on the first failure closes what was bound
+    /// and throws a `StartupError` naming the endpoint.
+    static func bindServices(
+        config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
+        serviceRoute: (Int) -> HTTPEndpointHandler.Route
+    ) async throws -> [Endpoint] {
+        var bound: [Endpoint] = []
         do {
             for (index, service) in config.services.enumerated() {
                 let channel = try await bindOne(
                     host: config.metricsAddress, port: service.port, passed: activation.services[service.name],
                     name: service.name, threads: threads, inFlight: inFlight, route: serviceRoute(index))
-                bound.services.append(
+                bound.append(
                     Endpoint(name: service.name, channel: channel, port: channel.localAddress?.port ?? service.port))
             }
-            if config.admin != nil || activation.admin != nil {
-                let address = config.admin ?? HostPort(host: "127.0.0.1", port: 9102)
-                let channel = try await bindOne(
-                    host: address.host, port: address.port, passed: activation.admin, name: "the admin endpoint",
-                    threads: threads, inFlight: inFlight, route: adminRoute)
-                bound.admin = Endpoint(
-                    name: "the admin endpoint", channel: channel, port: channel.localAddress?.port ?? address.port)
-            }
         } catch {
-            await Binding.closeAll(bound.channels)
+            await Binding.closeAll(bound.map(\.channel))
             throw error
         }
         return bound

@@ -12,11 +12,14 @@ final class ListenerDirectory: Sendable {
         var address: String
     }
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = Mutex<(list: [Entry], udpPorts: [Int])>(([], []))
 
-    var all: [Entry] { entries.withLock { $0 } }
+    var all: [Entry] { entries.withLock { $0.list } }
 
-    func publish(_ list: [Entry]) { entries.withLock { $0 = list } }
+    /// The UDP ports as bound, for the kernel drop counters.
+    var udpPorts: [Int] { entries.withLock { $0.udpPorts } }
+
+    func publish(_ list: [Entry], udpPorts: [Int]) { entries.withLock { $0 = (list, udpPorts) } }
 
     /// The bound addresses of `ingest` and `http`, in config order.
     static func entries(config: TallyConfig, ingest: IngestListeners, http: HTTPListeners) -> [Entry] {

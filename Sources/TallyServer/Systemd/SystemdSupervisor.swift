@@ -13,6 +13,7 @@ struct SystemdSupervisor: Service {
     let registry: Registry
     let liveness: Liveness
     let threads: Threads
+    let readiness: Readiness
     let statusInterval: Double
     let logger: Logger
 
@@ -25,12 +26,14 @@ struct SystemdSupervisor: Service {
         for i in threads.ingestLoops.indices { liveness.register(Self.loopPart(i), now: now) }
         liveness.register(Self.httpPart, now: now)
         let first = StatusLine.sample(registry, at: now)
+        readiness.ready()
         Systemd.notify("READY=1\nSTATUS=\(StatusLine.ready(series: totalSeries(), first))")
         if Systemd.notifySocketPresent {
             await supervise(from: first)
         } else {
             await waitForShutdown()
         }
+        readiness.stopping()
         logger.info("shutting down: draining receive queues")
         Systemd.notify("STOPPING=1\nSTATUS=stopping: draining receive queues and in-flight scrapes")
     }

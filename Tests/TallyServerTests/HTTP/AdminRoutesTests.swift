@@ -1,35 +1,98 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import NIOPosix
 import Testing
 
 @testable import TallyServer
 
 /// The admin endpoint's paths, without a socket.
 @Suite struct AdminRoutesTests {
-    static func routes(debugHooks: Bool = false) throws -> AdminRoutes {
+    static func routes(debugHooks: Bool = false, readiness: Readiness = Readiness()) throws -> AdminRoutes {
         let registry = try LoadedConfig(TallyConfig.embeddedDefault()).makeRegistry(now: 0)
         return AdminRoutes(
-            registry: registry, startTime: 1_700_000_000, udpPorts: [], state: nil, debugHooks: debugHooks,
-            ingestLoops: [])
+            registry: registry, startTime: 1_700_000_000, state: nil, debugHooks: debugHooks, ingestLoops: [],
+            listeners: ListenerDirectory(), readiness: readiness, reloads: ReloadRequests(),
+            reloadStats: ReloadStats(startTime: 1_700_000_000), scrapes: ScrapeStats())
     }
 
+    static func get(_ routes: AdminRoutes, _ uri: String, method: HTTPMethod = .GET) -> HTTPEndpointHandler.Response? {
+        switch routes.route(.init(method: method, uri: uri), EmbeddedEventLoop()) {
+        case .now(let r)?: return r
+        case .later?: return nil
+        case nil: return nil
+        }
+    }
+
+    static func text(_ r: HTTPEndpointHandler.Response?) -> String { String(decoding: r?.body ?? [], as: UTF8.self) }
+
     @Test func metricsAreTheAdminExposition() throws {
-        let response = try #require(try Self.routes().route("/metrics"))
-        let text = String(decoding: response.body, as: UTF8.self)
+        let response = try #require(Self.get(try Self.routes(), "/metrics"))
+        let text = Self.text(response)
         #expect(response.status == .ok)
         #expect(response.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(text.contains("tally_build_info{version=\"\(AdminExposition.version)\"} 1\n"))
         #expect(text.contains("process_start_time_seconds 1700000000"))
+        #expect(text.contains("tally_config_reloads_total{result=\"failure\"} 0\n"))
+        #expect(text.contains("tally_scrapes_total{service=\"risk_manager\"} 0\n"))
         // No state file configured: no state metrics.
         #expect(!text.contains("tally_state_saves_total"))
     }
 
-    @Test func healthz() throws {
-        let response = try #require(try Self.routes().route("/healthz"))
-        #expect(String(decoding: response.body, as: UTF8.self) == "ok\n")
+    /// `?service=` serves exactly what that service's endpoint serves; an unknown one is a 404
+    /// naming the configured services.
+    @Test func metricsOfOneService() throws {
+        let routes = try Self.routes()
+        let one = try #require(Self.get(routes, "/metrics?service=risk_manager"))
+        #expect(Self.text(one).contains("service_up{service_name=\"risk_manager\"} 0"))
+        #expect(!Self.text(one).contains("tally_build_info"))
+        let unknown = try #require(Self.get(routes, "/metrics?service=nope"))
+        #expect(unknown.status == .notFound)
+        #expect(Self.text(unknown).contains("unknown service 'nope'; the configured services: strategy_service, "))
     }
 
-    /// The wedge hooks exist only with TALLYD_DEBUG_HOOKS=1 (here: asked for, and not).
+    @Test func healthAndReadiness() throws {
+        let readiness = Readiness()
+        let routes = try Self.routes(readiness: readiness)
+        for path in ["/healthz", "/-/healthy"] { #expect(Self.text(Self.get(routes, path)) == "ok\n") }
+        #expect(Self.get(routes, "/-/ready")?.status == .serviceUnavailable)
+        readiness.ready()
+        #expect(Self.get(routes, "/-/ready")?.status == .ok)
+        readiness.stopping()
+        #expect(Self.get(routes, "/-/ready")?.status == .serviceUnavailable)
+        readiness.ready()  // never back from stopping
+        #expect(Self.get(routes, "/-/ready")?.status == .serviceUnavailable)
+    }
+
+    /// POST waits for the reload service's outcome: 200 with `ok` and the summary, or 400.
+    @Test func reloadTakesPostOnlyAndAnswersWithTheOutcome() async throws {
+        let routes = try Self.routes()
+        let get = try #require(Self.get(routes, "/-/reload"))
+        #expect(get.status == .methodNotAllowed)
+        #expect(get.headers.contains { $0 == ("Allow", "POST") })
+        #expect(Self.get(routes, "/metrics", method: .POST)?.status == .methodNotAllowed)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var requests = routes.reloads.stream.makeAsyncIterator()
+        for outcome in [
+            ReloadRequests.Outcome(ok: true, message: "reloaded; applied limits"),
+            .init(ok: false, message: "t.yaml:1: bad"),
+        ] {
+            guard case .later(let future)? = routes.route(.init(method: .POST, uri: "/-/reload"), group.next()) else {
+                Issue.record("POST /-/reload must wait for the reload service")
+                return
+            }
+            let request = try #require(await requests.next())
+            request.reply(outcome)
+            let response = try await future.get()
+            #expect(response.status == (outcome.ok ? .ok : .badRequest))
+            #expect(Self.text(response) == (outcome.ok ? "ok\nreloaded; applied limits\n" : "t.yaml:1: bad\n"))
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// The wedge hooks exist only with TALLYD_DEBUG_HOOKS=1.
     @Test func debugHooksAreHiddenUnlessEnabled() throws {
-        #expect(try Self.routes().route("/debug/wedge-ingest-loop") == nil)
-        #expect(try Self.routes().route("/nope") == nil)
+        #expect(Self.get(try Self.routes(), "/debug/wedge-ingest-loop") == nil)
+        #expect(Self.get(try Self.routes(), "/nope") == nil)
     }
 }

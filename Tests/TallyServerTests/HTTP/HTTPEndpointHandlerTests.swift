@@ -12,9 +12,11 @@ import Testing
     static func channel(inFlight: InFlightRequests = InFlightRequests()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            HTTPEndpointHandler(name: "risk_manager", inFlight: inFlight) { path in
-                path == "/metrics" ? .text("up 1\n") : nil
-            })
+            HTTPEndpointHandler(
+                name: "risk_manager", inFlight: inFlight,
+                route: HTTPEndpointHandler.readOnly { request in
+                    request.path == "/metrics" ? .text("up 1\n") : nil
+                }))
         return channel
     }
 
@@ -62,7 +64,7 @@ import Testing
         let (head, body) = try Self.request(channel, .POST, "/metrics")
         #expect(head.status == .methodNotAllowed)
         #expect(head.headers["Allow"] == ["GET, HEAD"])
-        #expect(body == "method POST not allowed; use GET\n")
+        #expect(body == "method POST not allowed; use GET, HEAD\n")
         _ = try channel.finish()
     }
 
@@ -81,13 +83,44 @@ import Testing
         let seen = Mutex(-1)
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _ in
+            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _, _ in
                 seen.withLock { $0 = inFlight.current }
-                return .text("ok\n")
+                return .now(.text("ok\n"))
             })
         _ = try Self.request(channel, .GET, "/healthz")
         #expect(seen.withLock { $0 } == 1)
         #expect(inFlight.current == 0)
         _ = try channel.finish()
+    }
+
+    /// A reply that comes later (a reload) is written when it is ready, and counts as in flight
+    /// until then.
+    @Test func aLaterReplyIsWrittenWhenReady() throws {
+        let inFlight = InFlightRequests()
+        let channel = EmbeddedChannel()
+        let promise = channel.eventLoop.makePromise(of: HTTPEndpointHandler.Response.self)
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _, _ in .later(promise.futureResult) })
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/-/reload")
+        head.headers.add(name: "Host", value: "localhost")
+        try channel.writeInbound(HTTPServerRequestPart.head(head))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+        #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+        #expect(inFlight.current == 1)
+        promise.succeed(.text("bad\n", status: .badRequest))
+        guard case .head(let response) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+            throw Missing.head
+        }
+        #expect(response.status == .badRequest)
+        #expect(inFlight.current == 0)
+        _ = try channel.finish()
+    }
+
+    @Test func theQueryIsParsedAndTheMethodKept() {
+        let r = HTTPEndpointHandler.Request(method: .GET, uri: "/metrics?service=risk_manager&x")
+        #expect(r.path == "/metrics")
+        #expect(r.query == ["service": "risk_manager", "x": ""])
+        #expect(r.isRead)
+        #expect(!HTTPEndpointHandler.Request(method: .POST, uri: "/").isRead)
     }
 }

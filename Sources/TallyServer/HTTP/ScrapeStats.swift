@@ -1,0 +1,85 @@
+import Synchronization
+import TallyCore
+import TallySystem
+
+/// Scrapes of each service's /metrics (its own endpoint and the admin endpoint's
+/// `?service=`): how many, how long (a histogram), how big the last body was.
+final class ScrapeStats: Sendable {
+    static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+    struct PerService: Sendable {
+        var count = 0
+        var sum = 0.0
+        /// Non-cumulative: `bucketCounts[i]` holds durations in (buckets[i-1], buckets[i]];
+        /// the last slot is +Inf.
+        var bucketCounts = [Int](repeating: 0, count: ScrapeStats.buckets.count + 1)
+        var lastBytes = 0
+        /// Wall time of the last scrape.
+        var lastAt: Double?
+    }
+
+    private let state = Mutex<[Int: PerService]>([:])
+
+    func record(service: Int, seconds: Double, bytes: Int) {
+        var b = 0
+        while b < Self.buckets.count && seconds > Self.buckets[b] { b += 1 }
+        state.withLock { all in
+            var s = all[service, default: PerService()]
+            s.count += 1
+            s.sum += seconds
+            s.bucketCounts[b] += 1
+            s.lastBytes = bytes
+            s.lastAt = WallClock.now()
+            all[service] = s
+        }
+    }
+
+    var all: [Int: PerService] { state.withLock { $0 } }
+
+    /// The three families, for every configured service (zeros before its first scrape).
+    func render(_ w: inout TextWriter, services: [String]) {
+        let all = self.all
+        w.header(name: "tally_scrapes_total", help: "Scrapes of each service's /metrics.", type: .counter)
+        for (i, name) in services.enumerated() {
+            w.append("tally_scrapes_total{service=\"")
+            w.labelValue(name)
+            w.append("\"} ")
+            w.integer(Int64(all[i]?.count ?? 0))
+            w.append(byte: 0x0A)
+        }
+        w.header(
+            name: "tally_scrape_duration_seconds", help: "Time to render each service's /metrics body.",
+            type: .histogram)
+        for (i, name) in services.enumerated() {
+            let s = all[i] ?? PerService()
+            var cumulative = 0
+            for (b, bound) in (Self.buckets.map { Optional($0) } + [nil]).enumerated() {
+                cumulative += s.bucketCounts[b]
+                w.append("tally_scrape_duration_seconds_bucket{service=\"")
+                w.labelValue(name)
+                w.append("\",le=\"")
+                if let bound { w.value(bound) } else { w.append("+Inf") }
+                w.append("\"} ")
+                w.integer(Int64(cumulative))
+                w.append(byte: 0x0A)
+            }
+            w.append("tally_scrape_duration_seconds_sum{service=\"")
+            w.labelValue(name)
+            w.append("\"} ")
+            w.value(s.sum)
+            w.append("\ntally_scrape_duration_seconds_count{service=\"")
+            w.labelValue(name)
+            w.append("\"} ")
+            w.integer(Int64(s.count))
+            w.append(byte: 0x0A)
+        }
+        w.header(name: "tally_scrape_bytes", help: "Size of the last /metrics body of each service.", type: .gauge)
+        for (i, name) in services.enumerated() {
+            w.append("tally_scrape_bytes{service=\"")
+            w.labelValue(name)
+            w.append("\"} ")
+            w.integer(Int64(all[i]?.lastBytes ?? 0))
+            w.append(byte: 0x0A)
+        }
+    }
+}
