@@ -13,7 +13,7 @@ TALLY_BIN  ?= $(dir $(BIN))tally
 
 .PHONY: bench bench-quick bench-instructions bench-report fuzz
 FUZZ_SECONDS ?= 60
-.PHONY: all build release run test lint format test-swift test-integration deps deps-test embed clean install install-files uninstall
+.PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test embed clean install install-files uninstall
 
 all: build
 
@@ -49,6 +49,10 @@ lint:
 
 format:
 	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+
+## docs/status-page.png, regenerated from a real tallyd and headless chromium.
+status-page: deps-test build
+	TALLYD=$(CURDIR)/.build/debug/tallyd TALLY=$(CURDIR)/.build/debug/tally $(VENV)/bin/python scripts/status-page.py
 
 test-swift: deps embed
 	$(SWIFT) test

@@ -256,6 +256,14 @@ public final class Registry: @unchecked Sendable {
         }
     }
 
+    /// Series of `service` by family id, from the counters the limits keep (no scan).
+    public func familySeriesCounts(service: Int) -> [Int] {
+        cardinality.withLock { c in service < c.perFamily.count ? c.perFamily[service] : [] }
+    }
+
+    /// The per-family limit of `family` as it applies now.
+    public func maxSeries(family name: String) -> Int { limits.maxSeries(family: name) }
+
     /// New series refused by a cardinality limit, by service and family id.
     public func cardinalityLimited() -> [(service: Int, family: Int, count: Int)] {
         cardinality.withLock { c in

@@ -2,22 +2,37 @@
 struct AdminScrape {
     var samples: [(name: String, labels: String, value: Double)] = []
 
-    static func fetch(host: String, port: Int, timeout: Double = 5) throws -> AdminScrape {
+    /// The body of `GET path` on the admin endpoint; throws unless it answers 200.
+    static func get(host: String, port: Int, path: String, timeout: Double = 5, hint: String = "")
+        throws -> [UInt8]
+    {
         let connection: Connection
         do {
             connection = try Connection(.tcp(host: host, port: port))
         } catch {
-            throw AddressError(
-                message: "cannot reach tallyd's admin endpoint at \(host):\(port) (--admin none to skip)")
+            throw AddressError(message: "cannot reach tallyd's admin endpoint at \(host):\(port)\(hint)")
         }
-        try connection.send(Array("GET /metrics HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8))
-        let body = connection.receiveAll(timeout: max(1, Int(timeout)))
-        let text = String(decoding: body, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1."), text.split(separator: "\r\n").first?.contains(" 200") == true else {
-            throw AddressError(message: "admin endpoint \(host):\(port) did not answer 200")
+        try connection.send(Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\n\r\n".utf8))
+        let response = connection.receiveAll(timeout: max(1, Int(timeout)))
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var split = response.count
+        if response.count >= 4 {
+            for i in 0...(response.count - 4) where Array(response[i..<(i + 4)]) == separator {
+                split = i
+                break
+            }
         }
+        let head = String(decoding: response[..<split], as: UTF8.self)
+        guard head.hasPrefix("HTTP/1."), head.split(separator: "\r\n").first?.contains(" 200") == true else {
+            throw AddressError(message: "admin endpoint \(host):\(port) did not answer 200 to \(path)")
+        }
+        return split + 4 <= response.count ? Array(response[(split + 4)...]) : []
+    }
+
+    static func fetch(host: String, port: Int, timeout: Double = 5) throws -> AdminScrape {
+        let body = try get(host: host, port: port, path: "/metrics", timeout: timeout, hint: " (--admin none to skip)")
         var out = AdminScrape()
-        let bodyText = text.split(separator: "\r\n\r\n", maxSplits: 1).last ?? ""
+        let bodyText = String(decoding: body, as: UTF8.self)
         for line in bodyText.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
                 continue

@@ -26,6 +26,7 @@ struct Tally: ParsableCommand {
               tally send 'db_connections_total:7|g|#service:risk_manager'
               tally load --rate max --duration 10s --senders 2
               tally load --admin 127.0.0.1:19102 ...  (admin port not 9102)
+              tally status; tally top       (what tallyd receives and refuses)
 
             Lines are checked against the catalogue before they are sent: what
             tallyd would refuse exits 2 with its reason, and nothing is sent.
@@ -33,7 +34,8 @@ struct Tally: ParsableCommand {
             """,
         version: TallyVersion.current,
         subcommands: [
-            Send.self, Count.self, Gauge.self, Observe.self, SetMember.self, Time.self, Up.self, Down.self, Load.self,
+            Send.self, Count.self, Gauge.self, Observe.self, SetMember.self, Time.self, Up.self, Down.self,
+            Status.self, Top.self, Load.self,
         ])
 }
 

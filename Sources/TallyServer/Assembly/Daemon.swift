@@ -56,7 +56,9 @@ public enum Daemon {
         let reloadStats = ReloadStats(startTime: startTime)
 
         try await Threads.with(ingestThreads: System.coreCount, blockingThreads: unixSockets + 1) { threads in
-            let ingestors = IngestorFactory(registry: registry, config: config, logger: logger)
+            let recent = RecentRejections()
+            let sampler = StatusSampler(registry: registry)
+            let ingestors = IngestorFactory(registry: registry, config: config, logger: logger, recent: recent)
             let liveness = Liveness()
             let inFlight = InFlightRequests()
             let directory = ListenerDirectory()
@@ -64,7 +66,13 @@ public enum Daemon {
             let admin = AdminRoutes(
                 registry: registry, startTime: startTime, state: state, debugHooks: options.debugHooks,
                 ingestLoops: threads.ingestLoops, listeners: directory, readiness: readiness, reloads: reloads,
-                reloadStats: reloadStats, scrapes: scrapes)
+                reloadStats: reloadStats, scrapes: scrapes,
+                status: StatusSources(
+                    registry: registry, startTime: startTime,
+                    configPath: config.locations.source.isEmpty
+                        || config.locations.source.hasPrefix("<") ? nil : config.locations.source,
+                    sampler: sampler, recent: recent, listeners: directory, readiness: readiness, reloads: reloadStats,
+                    state: state, metricsAddress: config.metricsAddress))
             // The admin endpoint first: /-/ready says 503 while the state is restored.
             let adminEndpoint = try await HTTPListeners.bindAdmin(
                 config: config, activation: activation, threads: threads, inFlight: inFlight, route: admin.route)
@@ -98,6 +106,7 @@ public enum Daemon {
                     StateSaveService(store: state, interval: config.stateInterval, blocking: threads.blocking))
             }
             services.append(ExpiryService(registry: registry, logger: logger))
+            services.append(StatusSamplerService(sampler: sampler))
             services.append(HTTPEndpointService(listeners: http, inFlight: inFlight))
             if !ingest.unix.isEmpty {
                 services.append(

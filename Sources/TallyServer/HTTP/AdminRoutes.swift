@@ -22,6 +22,7 @@ struct AdminRoutes: Sendable {
     let reloads: ReloadRequests
     let reloadStats: ReloadStats
     let scrapes: ScrapeStats
+    let status: StatusSources
 
     func route(_ request: HTTPEndpointHandler.Request, _ loop: any EventLoop) -> HTTPEndpointHandler.Reply? {
         if request.path == "/-/reload" {
@@ -43,11 +44,15 @@ struct AdminRoutes: Sendable {
     }
 
     private func known(_ path: String) -> Bool {
-        ["/metrics", "/healthz", "/-/healthy", "/-/ready"].contains(path)
+        ["/", "/api/v1/status", "/metrics", "/healthz", "/-/healthy", "/-/ready"].contains(path)
     }
 
     private func read(_ request: HTTPEndpointHandler.Request) -> HTTPEndpointHandler.Response? {
         switch request.path {
+        case "/":
+            return .init(status: .ok, contentType: "text/html; charset=utf-8", body: StatusPage.render(status.report()))
+        case "/api/v1/status":
+            return .init(status: .ok, contentType: "application/json", body: status.report().json())
         case "/metrics":
             if let name = request.query["service"] {
                 guard let service = registry.services.index(of: name) else {

@@ -10,10 +10,17 @@ import Testing
 @Suite struct AdminRoutesTests {
     static func routes(debugHooks: Bool = false, readiness: Readiness = Readiness()) throws -> AdminRoutes {
         let registry = try LoadedConfig(TallyConfig.embeddedDefault()).makeRegistry(now: 0)
+        let (listeners, reloadStats) = (ListenerDirectory(), ReloadStats(startTime: 1_700_000_000))
         return AdminRoutes(
             registry: registry, startTime: 1_700_000_000, state: nil, debugHooks: debugHooks, ingestLoops: [],
-            listeners: ListenerDirectory(), readiness: readiness, reloads: ReloadRequests(),
-            reloadStats: ReloadStats(startTime: 1_700_000_000), scrapes: ScrapeStats())
+            listeners: listeners, readiness: readiness, reloads: ReloadRequests(), reloadStats: reloadStats,
+            scrapes: ScrapeStats(),
+            status: StatusSources(
+                registry: registry, startTime: 1_700_000_000, configPath: nil,
+                sampler: StatusSampler(registry: registry),
+                recent: RecentRejections(), listeners: listeners, readiness: readiness, reloads: reloadStats,
+                state: nil,
+                metricsAddress: "127.0.0.1"))
     }
 
     static func get(_ routes: AdminRoutes, _ uri: String, method: HTTPMethod = .GET) -> HTTPEndpointHandler.Response? {
@@ -94,5 +101,22 @@ import Testing
     @Test func debugHooksAreHiddenUnlessEnabled() throws {
         #expect(Self.get(try Self.routes(), "/debug/wedge-ingest-loop") == nil)
         #expect(Self.get(try Self.routes(), "/nope") == nil)
+    }
+
+    /// The page and the JSON come from the same report; sender bytes are escaped in the page.
+    @Test func statusPageAndJSON() throws {
+        let routes = try Self.routes()
+        let page = try #require(Self.get(routes, "/"))
+        #expect(page.contentType == "text/html; charset=utf-8")
+        let html = Self.text(page)
+        #expect(html.contains("<tr data-service=\"risk_manager\" data-state=\"down\">"))
+        #expect(!html.contains("<script"))
+        let json = try #require(Self.get(routes, "/api/v1/status"))
+        let report = try StatusReport.decode(json.body)
+        #expect(report.services.map(\.name).count == 6)
+        #expect(report.version == AdminExposition.version)
+        #expect(
+            StatusPage.esc("<script>\"a\"&'b'</script>") == "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;"
+        )
     }
 }
