@@ -58,6 +58,10 @@ public final class FamilyTable: Sendable {
     /// Bumped by every catalogue swap; series keys and cached ids are only valid within one.
     public var generation: Int { generationValue.load(ordering: .acquiring) }
 
+    /// Tells every receive loop to drop its caches on its next packet (services or ingest
+    /// settings changed). Only `Registry` calls this, holding every shard lock.
+    func bumpGeneration() { generationValue.add(1, ordering: .releasing) }
+
     /// Families of the running catalogue.
     public var documentedCount: Int { state.withLock { $0.catalogueIDs.count } }
 

@@ -30,7 +30,7 @@ extension FoldState {
                     family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
             }
         }
-        let serviceName = registry.services.nameBytes[service]
+        let serviceName = serviceNames.nameBytes[service]
         for i in labels.indices {
             if i == info.serviceLabel {
                 serviceName.withUnsafeBytes { appendKey($0) }
@@ -136,7 +136,7 @@ extension FoldState {
     }
 
     func cardinalityError(_ refusal: Registry.Refusal, info: FamilyFoldView, familyID: Int, service: Int) -> LineError {
-        let serviceName = registry.services.names[service]
+        let serviceName = serviceNames.all[service]
         switch refusal {
         case .setOverflow(let limit):
             return LineError(

@@ -3,14 +3,14 @@ struct FoldState {
     let registry: Registry
     let transport: String
     let boundService: Int?
-    let defaultService: Int?
-    let maxLineLength: Int
-    let dropClientTelemetry: Bool
+    var defaultService: Int?
+    var maxLineLength: Int
+    var dropClientTelemetry: Bool
     let limiter: RejectLogLimiter
     let onReject: (Rejection) -> Void
     /// The series key under construction (see `SeriesKey`): its only owner.
-    let keyStorage: RawBuffer<UInt8>
-    let keyCapacity: Int
+    var keyStorage: RawBuffer<UInt8>
+    var keyCapacity: Int
     var key: UnsafeMutableRawPointer { keyStorage.raw }
     var keyLength = 0
     /// The current line's service and family once known (-1 before), for the per-service and
@@ -27,6 +27,8 @@ struct FoldState {
     var pairs: [(key: Range<Int>, value: Range<Int>, name: String)] = []
     var updates = ScratchArray<SampleUpdate>()
     var numbers = ScratchArray<(value: Double, signed: Bool)>()
+    /// The services as this loop knows them (refreshed with the generation).
+    var serviceNames: ServiceTable.Names
     var seen: [Bool]
     var touched: [Int] = []
     /// The family table generation the caches belong to.
@@ -51,9 +53,28 @@ struct FoldState {
         self.onReject = onReject
         keyStorage = RawBuffer(capacity: keyCapacity)
         self.keyCapacity = keyCapacity
-        seen = [Bool](repeating: false, count: registry.services.count)
+        serviceNames = registry.services.snapshot
+        seen = [Bool](repeating: false, count: serviceNames.count)
         generation = registry.families.generation
+        if let settings = registry.ingestSettings { adopt(settings) }
     }
+
+    /// Settings a reload changed (`default_service`, `max_line_length`,
+    /// `drop_client_telemetry`); the key buffer grows with the line limit.
+    mutating func adopt(_ settings: Registry.IngestSettings) {
+        defaultService = settings.defaultService.flatMap { serviceNames.index(of: $0) }
+        maxLineLength = settings.maxLineLength
+        dropClientTelemetry = settings.dropClientTelemetry
+        let capacity = Self.keyCapacity(maxLineLength: maxLineLength)
+        if capacity > keyCapacity {
+            keyStorage = RawBuffer(capacity: capacity)
+            keyCapacity = capacity
+        }
+    }
+
+    /// A key is at most the family id, every byte of the line, a NUL per label and the
+    /// service name per label: twice the line plus slack bounds it.
+    static func keyCapacity(maxLineLength: Int) -> Int { 2 * maxLineLength + 4096 }
 
     /// Once per packet: the time stamp, and fresh caches if the catalogue was swapped.
     @inline(__always)
@@ -63,11 +84,21 @@ struct FoldState {
         if g != generation { dropCaches(generation: g) }
     }
 
+    /// A reload moved the registry's generation: the catalogue, the services or the ingest
+    /// settings changed. Everything cached from them is taken afresh.
     mutating func dropCaches(generation g: Int) {
         generation = g
         familyCache = ByteKeyTable(capacity: 128)
         familyCacheIDs.removeAll(keepingCapacity: true)
         infos.removeAll(keepingCapacity: true)
+        let names = registry.services.snapshot
+        if names.count != serviceNames.count || names.active != serviceNames.active {
+            serviceNames = names
+            if seen.count < names.count {
+                seen.append(contentsOf: repeatElement(false, count: names.count - seen.count))
+            }
+        }
+        if let settings = registry.ingestSettings { adopt(settings) }
     }
 
     mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
@@ -173,7 +204,7 @@ struct FoldState {
             guard serviceError == nil, tag.hasValue, isServiceTag(line, tag.key) else { continue }
             let isName = tag.key.count == 12
             let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
-            guard let s = registry.services.index(of: value) else {
+            guard let s = serviceNames.index(of: value) else {
                 serviceError = LineError(
                     .unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
                 continue
@@ -181,7 +212,7 @@ struct FoldState {
             if let t = tagService, t != s {
                 serviceError = LineError(
                     .serviceMismatch,
-                    "the identity tags disagree: '\(registry.services.names[t])', then '\(registry.services.names[s])' "
+                    "the identity tags disagree: '\(serviceNames.all[t])', then '\(serviceNames.all[s])' "
                         + "(service_name and service must name one service)")
                 continue
             }
@@ -191,7 +222,7 @@ struct FoldState {
         var nameRange = parsed.name
         var prefixService: Int? = nil
         if let dot = firstIndex(of: 0x2E, in: line, parsed.name),
-            let s = registry.services.index(of: UnsafeRawBufferPointer(rebasing: line[parsed.name.lowerBound..<dot]))
+            let s = serviceNames.index(of: UnsafeRawBufferPointer(rebasing: line[parsed.name.lowerBound..<dot]))
         {
             prefixService = s
             nameRange = (dot + 1)..<parsed.name.upperBound
@@ -202,13 +233,13 @@ struct FoldState {
             if let t = tagService, let p = prefixService, t != p {
                 serviceError = LineError(
                     .serviceMismatch,
-                    "prefix names '\(registry.services.names[p])' but the tag names '\(registry.services.names[t])'")
+                    "prefix names '\(serviceNames.all[p])' but the tag names '\(serviceNames.all[t])'")
             } else if let s = tagService ?? prefixService ?? boundService ?? defaultService {
                 if let b = boundService, b != s {
                     serviceError = LineError(
                         .serviceMismatch,
-                        "this socket belongs to '\(registry.services.names[b])', the line names "
-                            + "'\(registry.services.names[s])'"
+                        "this socket belongs to '\(serviceNames.all[b])', the line names "
+                            + "'\(serviceNames.all[s])'"
                     )
                 } else {
                     service = s

@@ -21,9 +21,7 @@ public final class Ingestor {
     ) {
         let cell = IngestStatsCell(transport: transport)
         self.cell = cell
-        // A key is at most the family id, every byte of the line, a NUL per label and the
-        // service name per label: twice the line plus slack bounds it.
-        let capacity = 2 * maxLineLength + 4096
+        let capacity = FoldState.keyCapacity(maxLineLength: maxLineLength)
         state = FoldState(
             registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
             maxLineLength: maxLineLength, dropClientTelemetry: dropClientTelemetry, limiter: limiter,

@@ -60,6 +60,68 @@ public final class Registry: @unchecked Sendable {
     let shardMask: Int
     private let statsCells: Mutex<[IngestStatsCell]>
 
+    /// What a reload may change about how lines are read; nil until the daemon sets it (the
+    /// ingestors' own init values stand).
+    public struct IngestSettings: Sendable, Equatable {
+        public var defaultService: String?
+        public var maxLineLength: Int
+        public var dropClientTelemetry: Bool
+
+        public init(defaultService: String?, maxLineLength: Int, dropClientTelemetry: Bool) {
+            self.defaultService = defaultService
+            self.maxLineLength = maxLineLength
+            self.dropClientTelemetry = dropClientTelemetry
+        }
+    }
+
+    private let ingestSettingsValue = Mutex<IngestSettings?>(nil)
+
+    /// Read by each receive loop when the generation moves, not per line.
+    public var ingestSettings: IngestSettings? { ingestSettingsValue.withLock { $0 } }
+
+    /// New ingest settings: every loop picks them up with its next packet.
+    public func setIngestSettings(_ settings: IngestSettings) {
+        withEveryShard(
+            {
+                ingestSettingsValue.withLock { $0 = settings }
+                families.bumpGeneration()
+            }, after: { _, _ in })
+    }
+
+    /// Makes `names` the configured services, atomically for ingest: under every shard lock a
+    /// new service gets its (empty) stores, a removed one loses its series, and the generation
+    /// moves, so a line resolved against the old services is resolved again. Returns the
+    /// services added and, for each removed one, how many series it lost.
+    @discardableResult
+    public func setServices(_ names: [String]) -> (added: [String], removed: [(name: String, series: Int)]) {
+        var added: [Int] = []
+        var removed: [Int] = []
+        var lost: [Int: Int] = [:]
+        withEveryShard(
+            {
+                (added, removed) = services.replace(with: names)
+                let count = services.count
+                cardinality.withLock { c in
+                    if c.perService.count < count {
+                        c.perService.append(contentsOf: repeatElement(0, count: count - c.perService.count))
+                        c.perFamily.append(contentsOf: repeatElement([], count: count - c.perFamily.count))
+                    }
+                }
+                families.bumpGeneration()
+            },
+            after: { _, stores in
+                let count = services.count
+                if stores.count < count {
+                    stores.append(contentsOf: repeatElement(SeriesStore(), count: count - stores.count))
+                }
+                for service in removed {
+                    lost[service, default: 0] += removeSeries(&stores[service], service: service) { _, _ in true }
+                }
+            })
+        let all = services.names
+        return (added.map { all[$0] }, removed.map { (all[$0], lost[$0] ?? 0) })
+    }
+
     public init(
         families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16,
         epoch: Double = 0

@@ -18,47 +18,128 @@ public final class ServiceTable: Sendable {
         }
     }
 
-    public let names: [String]
+    /// The services by index, as one immutable value: the receive loops keep a copy and take a
+    /// fresh one when the registry's generation moves (a reload added or removed a service),
+    /// so looking a name up on the hot path takes no lock.
+    public struct Names: Sendable {
+        /// Every name ever configured in this run, index-aligned with the registry's stores.
+        public let all: [String]
+        /// False for services a reload removed (their index is kept, their series are gone).
+        public let active: [Bool]
+        let nameBytes: [[UInt8]]
+        /// Every active name back to back and where each starts: a lookup compares lengths,
+        /// then one memcmp, without touching an array per name.
+        private let flatNames: [UInt8]
+        private let flatOffsets: [Int]
+        private let flatIndex: [Int]
+
+        init(_ all: [String], active: [Bool]) {
+            self.all = all
+            self.active = active
+            nameBytes = all.map { Array($0.utf8) }
+            var flat: [UInt8] = []
+            var offsets = [0]
+            var index: [Int] = []
+            for (i, bytes) in nameBytes.enumerated() where active[i] {
+                flat.append(contentsOf: bytes)
+                offsets.append(flat.count)
+                index.append(i)
+            }
+            flatNames = flat
+            flatOffsets = offsets
+            flatIndex = index
+        }
+
+        public var count: Int { all.count }
+
+        /// The active service named `name`.
+        public func index(of name: String) -> Int? {
+            all.indices.first { active[$0] && all[$0] == name }
+        }
+
+        /// The active service whose name is exactly `bytes`.
+        @inline(__always)
+        func index(of bytes: UnsafeRawBufferPointer) -> Int? {
+            let n = bytes.count
+            return flatNames.withUnsafeBytes { flat in
+                flatOffsets.withUnsafeBufferPointer { offsets -> Int? in
+                    for i in 0..<(offsets.count &- 1) where offsets[i &+ 1] &- offsets[i] == n {
+                        if n == 0 || ByteHash.equal(flat.baseAddress! + offsets[i], bytes.baseAddress!, count: n) {
+                            return flatIndex[i]
+                        }
+                    }
+                    return nil
+                }
+            }
+        }
+    }
+
+    private let current: Mutex<Names>
+
     /// Changeable at runtime (config reload); read once per liveness check.
     public var heartbeatTimeout: Double {
         get { Double(bitPattern: timeoutBits.load(ordering: .relaxed)) }
         set { timeoutBits.store(newValue.bitPattern, ordering: .relaxed) }
     }
     private let timeoutBits: Atomic<UInt64>
-    let nameBytes: [[UInt8]]
-    /// Every name back to back and where each starts (count + 1 offsets): a lookup compares
-    /// lengths, then one memcmp, without touching an array per name.
-    private let flatNames: [UInt8]
-    private let flatOffsets: [Int]
     /// One lock for all services: it is taken once per packet per service, never per line.
     private let states: Mutex<[Liveness]>
 
     public init(names: [String], heartbeatTimeout: Double) {
-        self.names = names
+        current = Mutex(Names(names, active: names.map { _ in true }))
         timeoutBits = Atomic(heartbeatTimeout.bitPattern)
-        nameBytes = names.map { Array($0.utf8) }
-        flatNames = nameBytes.flatMap { $0 }
-        flatOffsets = nameBytes.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         states = Mutex([Liveness](repeating: Liveness(), count: names.count))
     }
 
-    public var count: Int { names.count }
+    /// The services now (a copy: a reload may change them).
+    public var snapshot: Names { current.withLock { $0 } }
 
-    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+    /// Every name by index (removed services included: check `isActive`).
+    public var names: [String] { snapshot.all }
 
-    /// The service whose name is exactly `bytes`.
-    @inline(__always)
-    func index(of bytes: UnsafeRawBufferPointer) -> Int? {
-        let n = bytes.count
-        return flatNames.withUnsafeBytes { flat in
-            flatOffsets.withUnsafeBufferPointer { offsets -> Int? in
-                for i in 0..<(offsets.count &- 1) where offsets[i &+ 1] &- offsets[i] == n {
-                    if n == 0 || ByteHash.equal(flat.baseAddress! + offsets[i], bytes.baseAddress!, count: n) {
-                        return i
-                    }
+    /// Indices of the services configured now, in index order.
+    public var activeIndices: [Int] {
+        let s = snapshot
+        return s.all.indices.filter { s.active[$0] }
+    }
+
+    public func isActive(_ service: Int) -> Bool {
+        let s = snapshot
+        return service < s.count && s.active[service]
+    }
+
+    public var count: Int { snapshot.count }
+
+    public func index(of name: String) -> Int? { snapshot.index(of: name) }
+
+    func index(of bytes: UnsafeRawBufferPointer) -> Int? { snapshot.index(of: bytes) }
+
+    /// Makes `names` the active services: new names get new indices (a name seen before gets
+    /// its old one back), missing ones are deactivated. Only `Registry.setServices` calls
+    /// this, holding every shard lock. Returns (added indices, removed indices).
+    func replace(with names: [String]) -> (added: [Int], removed: [Int]) {
+        current.withLock { c in
+            var all = c.all
+            var active = c.active.map { _ in false }
+            var added: [Int] = []
+            for name in names {
+                if let i = all.firstIndex(of: name) {
+                    if !c.active[i] { added.append(i) }
+                    active[i] = true
+                } else {
+                    all.append(name)
+                    active.append(true)
+                    added.append(all.count - 1)
                 }
-                return nil
             }
+            let removed = c.all.indices.filter { c.active[$0] && !active[$0] }
+            c = Names(all, active: active)
+            let count = all.count
+            states.withLock { s in
+                if s.count < count { s.append(contentsOf: repeatElement(Liveness(), count: count - s.count)) }
+                for i in added { s[i] = Liveness() }
+            }
+            return (added, removed)
         }
     }
 

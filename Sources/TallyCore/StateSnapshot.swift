@@ -91,7 +91,7 @@ public enum StateSnapshot {
         var serviceMap: [Int?] = []
         for _ in 0..<serviceCount {
             let name = try r.string()
-            serviceMap.append(registry.services.names.firstIndex(of: name))
+            serviceMap.append(registry.services.index(of: name))
         }
         let familyCount = try r.count()
         var familyMap: [Int?] = []
