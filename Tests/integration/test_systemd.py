@@ -163,14 +163,23 @@ def test_sighup_reloads_applies_live_settings_and_keeps_the_old_config_when_inva
         wait_until(lambda: d.rejected("unknown_family") == before + 1,
                    what="the reloaded policy to reject an unknown family")
 
-        # 2. a change that needs a restart is named, not half-applied
+        # 2. a renamed service applies live: the new name takes over the old one's endpoint
         with open(d.config_path, "w") as f:
             f.write(original.replace("order_executor: {port", "order_executor2: {port") + "unknown_families: reject\n")
         t1 = time.monotonic()
         d.proc.send_signal(signal.SIGHUP)
         notify.wait("RELOADING", "1", since=t1)
         _, ready = notify.wait("READY", "1", since=t1)
-        assert "restart tallyd to apply: services" in ready["STATUS"], ready
+        assert "added service order_executor2" in ready["STATUS"], ready
+        assert "moved endpoint order_executor->order_executor2" in ready["STATUS"], ready
+        assert 'service_up{service_name="order_executor2"}' in http_get(d.services["order_executor"])[2]
+        # back, for the next step
+        with open(d.config_path, "w") as f:
+            f.write(original + "unknown_families: reject\n")
+        t1b = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        _, ready = notify.wait("READY", "1", since=t1b)
+        assert "added service order_executor" in ready["STATUS"], ready
 
         # 3. an invalid file keeps the running config and says why
         with open(d.config_path, "w") as f:

@@ -49,13 +49,15 @@ public enum Daemon {
         let activation = try SocketActivation(passed: options.passedSockets, config: config)
         let startTime = WallClock.now()
         let registry = loaded.makeRegistry(now: startTime)
-        let state = config.stateFile.map { StateStore(path: $0, registry: registry, logger: logger) }
-        let unixSockets = config.unix.count + activation.unix.count
+        let state = config.stateFile.map {
+            StateStore(path: $0, interval: config.stateInterval, registry: registry, logger: logger)
+        }
         let readiness = Readiness()
         let reloads = ReloadRequests()
         let reloadStats = ReloadStats(startTime: startTime)
 
-        try await Threads.with(ingestThreads: System.coreCount, blockingThreads: unixSockets + 1) { threads in
+        // The blocking pool saves the state; each Unix socket's loop has a thread of its own.
+        try await Threads.with(ingestThreads: System.coreCount, blockingThreads: 1) { threads in
             let recent = RecentRejections()
             let sampler = StatusSampler(registry: registry)
             let ingestors = IngestorFactory(registry: registry, config: config, logger: logger, recent: recent)
@@ -76,19 +78,28 @@ public enum Daemon {
             // The admin endpoint first: /-/ready says 503 while the state is restored.
             let adminEndpoint = try await HTTPListeners.bindAdmin(
                 config: config, activation: activation, threads: threads, inFlight: inFlight, route: admin.route)
+            let tcpSettings = TCPSettings(idle: config.tcpIdleTimeout, maxLine: config.maxLineLength)
+            registry.setIngestSettings(
+                .init(
+                    defaultService: config.defaultService, maxLineLength: config.maxLineLength,
+                    dropClientTelemetry: config.dropClientTelemetry))
             let ingest: IngestListeners
             let http: HTTPListeners
+            let tcpIngestors: TCPIngestors
             do {
                 state?.restore()
+                tcpIngestors = try await TCPIngestors.make(threads: threads, ingestors: ingestors)
                 ingest = try await IngestListeners.bind(
-                    config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
+                    config: config, activation: activation, threads: threads, ingestors: ingestors,
+                    tcp: IngestListeners.tcpBootstrap(threads: threads, pool: tcpIngestors, settings: tcpSettings),
+                    logger: logger)
                 do {
                     let endpoints = try await HTTPListeners.bindServices(
                         config: config, activation: activation, threads: threads, inFlight: inFlight,
                         serviceRoute: { MetricsRoute.make(registry: registry, service: $0, scrapes: scrapes) })
                     http = HTTPListeners(services: endpoints, admin: adminEndpoint)
                 } catch {
-                    await Binding.closeAll(ingest.udp + ingest.tcp)
+                    await Binding.closeAll(ingest.channels)
                     for listener in ingest.unix { listener.receiver.close() }
                     throw error
                 }
@@ -96,25 +107,23 @@ public enum Daemon {
                 if let adminEndpoint { await Binding.closeAll([adminEndpoint.channel]) }
                 throw error
             }
-            directory.publish(
-                ListenerDirectory.entries(config: config, ingest: ingest, http: http), udpPorts: ingest.udpPorts)
+            let live = LiveListeners(
+                ingest: ingest, http: http, config: config, activation: activation, threads: threads,
+                ingestors: ingestors, liveness: liveness, inFlight: inFlight, registry: registry, scrapes: scrapes,
+                adminRoute: admin.route, tcpIngestors: tcpIngestors, tcpSettings: tcpSettings, logger: logger)
+            let entries = live.entries(config: config)
+            directory.publish(entries.list, udpPorts: entries.udpPorts)
             logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
 
+            // The daemon's whole shape: started in this order, shut down in reverse.
             var services: [any Service] = []
-            if let state {
-                services.append(
-                    StateSaveService(store: state, interval: config.stateInterval, blocking: threads.blocking))
-            }
+            if let state { services.append(StateSaveService(store: state, blocking: threads.blocking)) }
             services.append(ExpiryService(registry: registry, logger: logger))
             services.append(StatusSamplerService(sampler: sampler))
-            services.append(HTTPEndpointService(listeners: http, inFlight: inFlight))
-            if !ingest.unix.isEmpty {
-                services.append(
-                    UnixIngestService(
-                        listeners: ingest.unix, ingestors: ingestors, liveness: liveness, blocking: threads.blocking))
-            }
-            if !ingest.udp.isEmpty { services.append(DatagramIngestService(channels: ingest.udp, registry: registry)) }
-            if !ingest.tcp.isEmpty { services.append(TCPIngestService(servers: ingest.tcp)) }
+            services.append(HTTPEndpointService(live: live, inFlight: inFlight))
+            services.append(UnixIngestService(live: live))
+            services.append(DatagramIngestService(live: live, registry: registry))
+            services.append(TCPIngestService(live: live))
             services.append(
                 SystemdSupervisor(
                     registry: registry, liveness: liveness, threads: threads, readiness: readiness,
@@ -122,7 +131,8 @@ public enum Daemon {
             services.append(
                 ReloadService(
                     hangups: hangups, requests: reloads, stats: reloadStats, load: options.reloadConfig,
-                    initial: loaded, registry: registry, logger: logger))
+                    initial: loaded, registry: registry, live: live, directory: directory, tcpSettings: tcpSettings,
+                    state: state, logger: logger))
 
             let group = ServiceGroup(
                 configuration: .init(

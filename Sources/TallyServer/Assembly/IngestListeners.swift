@@ -1,148 +1,164 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import TallyCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Every ingest socket, bound (or adopted from systemd) before any service runs; the ingest
-/// services only read from and close what is here.
+/// Every ingest socket, bound (or adopted from systemd) before any service runs, and the
+/// functions that bind one listener each, which a reload uses too.
 struct IngestListeners: Sendable {
-    /// UDP channels: several per configured address (SO_REUSEPORT, one per receive loop).
-    var udp: [any Channel] = []
-    /// The UDP ports as bound (port 0 in the config resolved), one per address.
-    var udpPorts: [Int] = []
-    /// TCP server channels; each connection gets its event loop's ingestor.
-    var tcp: [any Channel] = []
-    var tcpPorts: [Int] = []
-    /// Unix datagram sockets, each with the service it binds its lines to (if any).
-    var unix: [UnixListener] = []
+    /// One UDP address: several SO_REUSEPORT channels (one per receive loop), or one adopted.
+    struct UDPGroup: Sendable {
+        /// As the config says it (port 0 stays 0); nil for a socket systemd passed.
+        let configured: HostPort?
+        /// As bound.
+        let port: Int
+        let channels: [any Channel]
+        /// Passed by systemd: a reload never closes it.
+        var adopted: Bool { configured == nil }
+    }
+
+    struct TCPServer: Sendable {
+        let configured: HostPort?
+        let port: Int
+        let channel: any Channel
+        var adopted: Bool { configured == nil }
+    }
 
     struct UnixListener: Sendable {
         let receiver: UnixDatagramReceiver
-        let service: Int?
+        /// The config entry (nil for a socket systemd passed that the config does not name);
+        /// its `service` is resolved when the loop starts (a reload may add that service).
+        let socket: TallyConfig.UnixSocket?
+        var adopted: Bool { !receiver.ownsPath }
     }
+
+    var udp: [UDPGroup] = []
+    var tcp: [TCPServer] = []
+    var unix: [UnixListener] = []
+
+    var udpPorts: [Int] { udp.map(\.port) }
+    var tcpPorts: [Int] { tcp.map(\.port) }
+    var channels: [any Channel] { udp.flatMap(\.channels) + tcp.map(\.channel) }
 
     /// Binds UDP, then Unix, then TCP; on the first failure closes what was bound and throws a
     /// `StartupError` naming the listener.
     static func bind(
         config: TallyConfig, activation: SocketActivation, threads: Threads, ingestors: IngestorFactory,
-        logger: Logger
+        tcp tcpBootstrap: ServerBootstrap, logger: Logger
     ) async throws -> IngestListeners {
         var bound = IngestListeners()
         do {
-            try await bound.bindUDP(
-                config: config, activation: activation, threads: threads, ingestors: ingestors, logger: logger)
-            try bound.bindUnix(config: config, activation: activation, services: ingestors.registry.services)
-            try await bound.bindTCP(config: config, activation: activation, threads: threads, ingestors: ingestors)
+            for passed in activation.udp {
+                let channel = try await Binding.bind("UDP ingest (socket activation, fd \(passed.fd))") {
+                    try await datagramBootstrap(config, threads.ingest.next(), ingestors).withBoundSocket(passed.fd)
+                        .get()
+                }
+                let port = channel.localAddress?.port ?? passed.port
+                bound.udp.append(UDPGroup(configured: nil, port: port, channels: [channel]))
+            }
+            for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
+                bound.udp.append(
+                    try await bindUDP(address, config: config, threads: threads, ingestors: ingestors, logger: logger))
+            }
+            for passed in activation.unix {
+                let entry = config.unix.first { $0.path == passed.path }
+                bound.unix.append(
+                    UnixListener(receiver: UnixDatagramReceiver(adopting: passed.fd, path: passed.path), socket: entry))
+            }
+            for socket in config.unix where !activation.unix.contains(where: { $0.path == socket.path }) {
+                bound.unix.append(try makeUnix(socket, config: config))
+            }
+            for passed in activation.tcp {
+                let channel = try await Binding.bind("TCP ingest (socket activation, fd \(passed.fd))") {
+                    try await tcpBootstrap.withBoundSocket(passed.fd).get()
+                }
+                let port = channel.localAddress?.port ?? passed.port
+                bound.tcp.append(TCPServer(configured: nil, port: port, channel: channel))
+            }
+            for address in config.tcp where !activation.tcp.contains(where: { $0.port == address.port }) {
+                bound.tcp.append(try await bindTCP(address, bootstrap: tcpBootstrap))
+            }
         } catch {
-            await Binding.closeAll(bound.udp + bound.tcp)
+            await Binding.closeAll(bound.channels)
             for listener in bound.unix { listener.receiver.close() }
             throw error
         }
         return bound
     }
 
-    /// Adopted sockets first; config entries on another port are bound, one SO_REUSEPORT socket
-    /// per receive loop so the kernel spreads datagrams over every core.
-    private mutating func bindUDP(
-        config: TallyConfig, activation: SocketActivation, threads: Threads, ingestors: IngestorFactory,
-        logger: Logger
-    ) async throws {
-        for passed in activation.udp {
-            let channel = try await Binding.bind("UDP ingest (socket activation, fd \(passed.fd))") {
-                try await Self.datagramBootstrap(config, threads.ingest.next(), ingestors).withBoundSocket(passed.fd)
-                    .get()
-            }
-            udp.append(channel)
-            udpPorts.append(channel.localAddress?.port ?? passed.port)
+    /// One UDP address: claimed first with a plain socket (SO_REUSEPORT would let a second
+    /// tallyd share the port silently and take half the datagrams), then one SO_REUSEPORT
+    /// socket per receive loop so the kernel spreads datagrams over every core.
+    static func bindUDP(
+        _ address: HostPort, config: TallyConfig, threads: Threads, ingestors: IngestorFactory, logger: Logger
+    ) async throws -> UDPGroup {
+        let probe = try await Binding.bind("UDP ingest on \(address)") {
+            try await DatagramBootstrap(group: threads.ingest).bind(host: address.host, port: address.port).get()
         }
+        let port = probe.localAddress?.port ?? address.port
+        try? await probe.close()
+        let resolved = HostPort(host: address.host, port: port)
         let perAddress = config.udpLoops == 0 ? threads.ingestLoops.count : config.udpLoops
-        for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
-            // SO_REUSEPORT would let a second tallyd share the port silently (and take half the
-            // datagrams): claim it first with a plain socket, which fails if anyone holds it.
-            let probe = try await Binding.bind("UDP ingest on \(address)") {
-                try await DatagramBootstrap(group: threads.ingest).bind(host: address.host, port: address.port).get()
-            }
-            let port = probe.localAddress?.port ?? address.port
-            try? await probe.close()
-            let resolved = HostPort(host: address.host, port: port)
+        var channels: [any Channel] = []
+        do {
             for i in 0..<perAddress {
                 let loop = threads.ingestLoops[i % threads.ingestLoops.count]
                 let channel = try await Binding.bind("UDP ingest on \(resolved)") {
-                    try await Self.datagramBootstrap(config, loop, ingestors).bind(host: address.host, port: port).get()
+                    try await datagramBootstrap(config, loop, ingestors).bind(host: address.host, port: port).get()
                 }
-                udp.append(channel)
+                channels.append(channel)
                 if i == 0 {
-                    udpPorts.append(port)
-                    await Self.checkReceiveBuffer(
-                        channel, asked: config.udpReceiveBuffer, what: "UDP \(resolved)", logger)
+                    await checkReceiveBuffer(channel, asked: config.udpReceiveBuffer, what: "UDP \(resolved)", logger)
                 }
             }
+        } catch {
+            await Binding.closeAll(channels)
+            throw error
         }
+        return UDPGroup(configured: address, port: port, channels: channels)
     }
 
-    /// Our own receive threads (see `UnixDatagramReceiver`): adopted sockets first.
-    private mutating func bindUnix(config: TallyConfig, activation: SocketActivation, services: ServiceTable) throws {
-        for passed in activation.unix {
-            let entry = config.unix.first { $0.path == passed.path }
-            unix.append(
-                UnixListener(
-                    receiver: UnixDatagramReceiver(adopting: passed.fd, path: passed.path),
-                    service: entry?.service.flatMap { services.index(of: $0) }))
+    static func bindTCP(_ address: HostPort, bootstrap: ServerBootstrap) async throws -> TCPServer {
+        let channel = try await Binding.bind("TCP ingest on \(address)") {
+            try await bootstrap.bind(host: address.host, port: address.port).get()
         }
-        for socket in config.unix where !activation.unix.contains(where: { $0.path == socket.path }) {
-            let receiver = try UnixDatagramReceiver(
-                path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: config.udpReceiveBuffer)
-            unix.append(UnixListener(receiver: receiver, service: socket.service.flatMap { services.index(of: $0) }))
-        }
+        return TCPServer(configured: address, port: channel.localAddress?.port ?? address.port, channel: channel)
     }
 
-    /// One ingestor per event loop; connections come and go, their loop's ingestor stays.
-    private mutating func bindTCP(
-        config: TallyConfig, activation: SocketActivation, threads: Threads, ingestors: IngestorFactory
-    ) async throws {
-        guard !config.tcp.isEmpty || !activation.tcp.isEmpty else { return }
-        var pool: [ObjectIdentifier: NIOLoopBound<Ingestor>] = [:]
-        for loop in threads.ingestLoops {
-            pool[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(ingestors.make(transport: "tcp"), eventLoop: loop)
-            }.get()
-        }
-        let ingestorOfLoop = pool
-        let maxLine = config.maxLineLength
-        let idle = TimeAmount.nanoseconds(Int64(config.tcpIdleTimeout * 1e9))
-        let bootstrap = ServerBootstrap(group: threads.ingest)
+    /// A Unix socket of the config (created, permissions set); its loop starts separately.
+    static func makeUnix(_ socket: TallyConfig.UnixSocket, config: TallyConfig) throws -> UnixListener {
+        let receiver = try UnixDatagramReceiver(
+            path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: config.udpReceiveBuffer)
+        return UnixListener(receiver: receiver, socket: socket)
+    }
+
+    /// The TCP server bootstrap: one ingestor per event loop (connections come and go, their
+    /// loop's ingestor stays); the idle timeout and line limit are read per connection, so a
+    /// reload's values apply to the next connection.
+    static func tcpBootstrap(threads: Threads, pool: TCPIngestors, settings: TCPSettings) -> ServerBootstrap {
+        let ingestorOfLoop = pool.byLoop
+        return ServerBootstrap(group: threads.ingest)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let (idle, maxLine) = settings.current
                     let ingestor = ingestorOfLoop[ObjectIdentifier(channel.eventLoop)]!.value
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(readTimeout: .nanoseconds(Int64(idle * 1e9))))
                     try channel.pipeline.syncOperations.addHandler(
                         TCPLineHandler(ingestor: ingestor, maxLineLength: maxLine))
                 }
             }
-        for passed in activation.tcp {
-            let channel = try await Binding.bind("TCP ingest (socket activation, fd \(passed.fd))") {
-                try await bootstrap.withBoundSocket(passed.fd).get()
-            }
-            tcp.append(channel)
-            tcpPorts.append(channel.localAddress?.port ?? passed.port)
-        }
-        for address in config.tcp where !activation.tcp.contains(where: { $0.port == address.port }) {
-            let channel = try await Binding.bind("TCP ingest on \(address)") {
-                try await bootstrap.bind(host: address.host, port: address.port).get()
-            }
-            tcp.append(channel)
-            tcpPorts.append(channel.localAddress?.port ?? address.port)
-        }
     }
 
     /// 32 datagrams per read, each into its own 64 KiB slot, and a channel-own ingestor.
-    private static func datagramBootstrap(
+    static func datagramBootstrap(
         _ config: TallyConfig, _ loop: any EventLoop, _ ingestors: IngestorFactory
     ) -> DatagramBootstrap {
         let messages = 32
@@ -162,7 +178,7 @@ struct IngestListeners: Sendable {
     }
 
     /// Logs once if the kernel gave less receive buffer than `ingest.udp_receive_buffer`.
-    private static func checkReceiveBuffer(_ channel: any Channel, asked: Int, what: String, _ logger: Logger) async {
+    static func checkReceiveBuffer(_ channel: any Channel, asked: Int, what: String, _ logger: Logger) async {
         guard let granted = try? await channel.getOption(.socketOption(.so_rcvbuf)).get() else { return }
         // Linux reports twice what it grants (bookkeeping overhead included).
         if Int(granted) / 2 < asked {
@@ -173,4 +189,31 @@ struct IngestListeners: Sendable {
             logger.warning("\(message)")
         }
     }
+}
+
+/// The TCP ingestors, one per event loop, made once (a reload's new TCP listeners share them).
+struct TCPIngestors: Sendable {
+    let byLoop: [ObjectIdentifier: NIOLoopBound<Ingestor>]
+
+    static func make(threads: Threads, ingestors: IngestorFactory) async throws -> TCPIngestors {
+        var pool: [ObjectIdentifier: NIOLoopBound<Ingestor>] = [:]
+        for loop in threads.ingestLoops {
+            pool[ObjectIdentifier(loop)] = try await loop.submit {
+                NIOLoopBound(ingestors.make(transport: "tcp"), eventLoop: loop)
+            }.get()
+        }
+        return TCPIngestors(byLoop: pool)
+    }
+}
+
+/// What a TCP connection reads when it is accepted: `ingest.tcp_idle_timeout` and
+/// `ingest.max_line_length`, changed by a reload for the connections after it.
+final class TCPSettings: Sendable {
+    private let value: Mutex<(idle: Double, maxLine: Int)>
+
+    init(idle: Double, maxLine: Int) { value = Mutex((idle, maxLine)) }
+
+    var current: (idle: Double, maxLine: Int) { value.withLock { $0 } }
+
+    func set(idle: Double, maxLine: Int) { value.withLock { $0 = (idle, maxLine) } }
 }

@@ -10,6 +10,8 @@ struct HTTPListeners: Sendable {
     struct Endpoint: Sendable {
         /// The service's name, or "the admin endpoint".
         let name: String
+        /// Which service its route serves (nil for the admin endpoint).
+        var target: EndpointTarget? = nil
         let channel: any Channel
         /// As bound: port 0 in the config resolved.
         let port: Int
@@ -38,22 +40,35 @@ struct HTTPListeners: Sendable {
     /// and throws a `StartupError` naming the endpoint.
     static func bindServices(
         config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
-        serviceRoute: (Int) -> HTTPEndpointHandler.Route
+        serviceRoute: (EndpointTarget) -> HTTPEndpointHandler.Route
     ) async throws -> [Endpoint] {
         var bound: [Endpoint] = []
         do {
-            for (index, service) in config.services.enumerated() {
+            for service in config.services {
+                let target = EndpointTarget(service.name)
                 let channel = try await bindOne(
                     host: config.metricsAddress, port: service.port, passed: activation.services[service.name],
-                    name: service.name, threads: threads, inFlight: inFlight, route: serviceRoute(index))
+                    name: service.name, threads: threads, inFlight: inFlight, route: serviceRoute(target))
                 bound.append(
-                    Endpoint(name: service.name, channel: channel, port: channel.localAddress?.port ?? service.port))
+                    Endpoint(
+                        name: service.name, target: target, channel: channel,
+                        port: channel.localAddress?.port ?? service.port))
             }
         } catch {
             await Binding.closeAll(bound.map(\.channel))
             throw error
         }
         return bound
+    }
+
+    /// One endpoint on `host:port` (a reload's new or moved endpoint).
+    static func bindService(
+        name: String, target: EndpointTarget?, host: String, port: Int, threads: Threads, inFlight: InFlightRequests,
+        route: @escaping HTTPEndpointHandler.Route
+    ) async throws -> Endpoint {
+        let channel = try await bindOne(
+            host: host, port: port, passed: nil, name: name, threads: threads, inFlight: inFlight, route: route)
+        return Endpoint(name: name, target: target, channel: channel, port: channel.localAddress?.port ?? port)
     }
 
     private static func bindOne(

@@ -21,38 +21,6 @@ final class ListenerDirectory: Sendable {
 
     func publish(_ list: [Entry], udpPorts: [Int]) { entries.withLock { $0 = (list, udpPorts) } }
 
-    /// The bound addresses of `ingest` and `http`, in config order.
-    static func entries(config: TallyConfig, ingest: IngestListeners, http: HTTPListeners) -> [Entry] {
-        var out: [Entry] = []
-        for (i, port) in ingest.udpPorts.enumerated() {
-            let host = i < config.udp.count ? config.udp[i].host : "socket-activation"
-            out.append(
-                Entry(listener: "ingest.udp[\(i)]", proto: "udp", address: HostPort(host: host, port: port).description)
-            )
-        }
-        for (i, port) in ingest.tcpPorts.enumerated() {
-            let host = i < config.tcp.count ? config.tcp[i].host : "socket-activation"
-            out.append(
-                Entry(listener: "ingest.tcp[\(i)]", proto: "tcp", address: HostPort(host: host, port: port).description)
-            )
-        }
-        for (i, u) in ingest.unix.enumerated() {
-            out.append(Entry(listener: "ingest.unix[\(i)]", proto: "unix", address: u.receiver.path))
-        }
-        for e in http.services {
-            out.append(
-                Entry(
-                    listener: "services.\(e.name)", proto: "http",
-                    address: HostPort(host: config.metricsAddress, port: e.port).description))
-        }
-        if let admin = http.admin {
-            let host = config.admin?.host ?? "127.0.0.1"
-            out.append(
-                Entry(listener: "admin", proto: "http", address: HostPort(host: host, port: admin.port).description))
-        }
-        return out
-    }
-
     func render(_ w: inout TextWriter) {
         let list = all
         guard !list.isEmpty else { return }

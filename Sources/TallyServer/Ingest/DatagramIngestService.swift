@@ -8,7 +8,7 @@ import TallySystem
 /// keeps reading until the packet counters stop moving (the queue is empty), at most a
 /// second, and then closes.
 struct DatagramIngestService: Service {
-    let channels: [any Channel]
+    let live: LiveListeners
     let registry: Registry
 
     func run() async throws {
@@ -21,7 +21,7 @@ struct DatagramIngestService: Service {
             if current == last { break }
             last = current
         }
-        await Binding.closeAll(channels)
+        await Binding.closeAll(live.takeUDP())
     }
 
     private func totalPackets() -> Int {

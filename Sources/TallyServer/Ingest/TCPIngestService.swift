@@ -5,10 +5,10 @@ import ServiceLifecycle
 /// bound; at shutdown the servers stop accepting. Open connections keep being read until
 /// their event loops shut down after the group.
 struct TCPIngestService: Service {
-    let servers: [any Channel]
+    let live: LiveListeners
 
     func run() async throws {
         await waitForShutdown()
-        await Binding.closeAll(servers)
+        await Binding.closeAll(live.takeTCP())
     }
 }

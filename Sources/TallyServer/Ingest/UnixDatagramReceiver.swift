@@ -17,7 +17,7 @@ final class UnixDatagramReceiver: Sendable {
     let path: String
     private let fd: Int32
     /// Adopted from systemd: the socket file is systemd's, never unlinked here.
-    private let ownsPath: Bool
+    let ownsPath: Bool
     private let stopping = Atomic<Bool>(false)
 
     /// Creates and binds the socket: a stale socket file is replaced, any other file is an error.
@@ -118,8 +118,10 @@ final class UnixDatagramReceiver: Sendable {
     /// Asks the loop to end (within 200 ms); the caller waits for the thread, then `close()`s.
     func stop() { stopping.store(true, ordering: .relaxed) }
 
-    func close() {
+    /// Closes the socket and removes its file (unless systemd owns it, or `unlinking` is false:
+    /// a reload that replaced the socket at the same path keeps the new one's file).
+    func close(unlinking: Bool = true) {
         Glibc.close(fd)
-        if ownsPath { unlink(path) }
+        if ownsPath && unlinking { unlink(path) }
     }
 }

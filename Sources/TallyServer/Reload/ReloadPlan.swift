@@ -11,6 +11,14 @@ struct ReloadPlan: Equatable {
     var limits: Limits?
     /// Swap the catalogue (with `drop_labels` and `default_buckets`) under every shard lock.
     var swapCatalogue = false
+    /// Bind, move or close listeners (ingest, service endpoints, admin).
+    var listeners = false
+    /// Add or remove services in the registry.
+    var services = false
+    /// `default_service`, `max_line_length`, `drop_client_telemetry`, `tcp_idle_timeout`.
+    var ingestSettings = false
+    /// Move the saved state or change its interval.
+    var stateFile = false
     /// Config keys that changed but only apply at the next start, in config order.
     var restart: [String] = []
     /// What runs once the plan is applied: the new config where it applied, the old one
@@ -27,50 +35,47 @@ struct ReloadPlan: Equatable {
             || n.limits.dropLabels != o.limits.dropLabels
         if n.limits != o.limits { limits = n.limits }
 
-        if n.udp != o.udp || n.tcp != o.tcp || n.unix != o.unix || n.udpLoops != o.udpLoops
-            || n.udpReceiveBuffer != o.udpReceiveBuffer
-        {
-            restart.append("ingest")
+        // Listeners, services, ingest settings and the saved state's place all apply live now
+        // (`LiveListeners`, `Registry.setServices`/`setIngestSettings`); only turning the saved
+        // state on or off needs a restart (its service is part of the daemon's shape).
+        listeners =
+            n.udp != o.udp || n.tcp != o.tcp || n.unix != o.unix || n.services != o.services
+            || n.metricsAddress != o.metricsAddress || n.admin != o.admin
+        services = n.services != o.services
+        ingestSettings =
+            n.defaultService != o.defaultService || n.maxLineLength != o.maxLineLength
+            || n.dropClientTelemetry != o.dropClientTelemetry || n.tcpIdleTimeout != o.tcpIdleTimeout
+        stateFile = n.stateFile != o.stateFile || n.stateInterval != o.stateInterval
+        if (n.stateFile == nil) != (o.stateFile == nil) {
+            restart.append("state_file")
+            stateFile = false
         }
-        if n.services != o.services || n.metricsAddress != o.metricsAddress { restart.append("services") }
-        if n.admin != o.admin { restart.append("admin") }
-        if n.defaultService != o.defaultService { restart.append("default_service") }
-        if n.maxLineLength != o.maxLineLength || n.tcpIdleTimeout != o.tcpIdleTimeout {
-            restart.append("ingest limits")
-        }
-        if n.dropClientTelemetry != o.dropClientTelemetry { restart.append("drop_client_telemetry") }
-        if n.stateFile != o.stateFile { restart.append("state_file") }
-        if n.stateInterval != o.stateInterval { restart.append("state_interval") }
-
         running = new
         if !restart.isEmpty {
-            var merged = o
-            merged.logLevel = n.logLevel
-            merged.heartbeatTimeout = n.heartbeatTimeout
-            merged.unknownFamilies = n.unknownFamilies
-            merged.limits = n.limits
-            merged.cataloguePath = n.cataloguePath
-            merged.defaultBuckets = n.defaultBuckets
-            running = new
-            running.config = merged
+            running.config.stateFile = o.stateFile
+            running.config.stateInterval = o.stateInterval
         }
     }
 
     /// The applied settings, as the reload's log line and `STATUS=` name them; `catalogue`
     /// describes the swap once it happened.
-    func applied(catalogue: String?) -> [String] {
+    func applied(catalogue: String?, listeners: [String] = [], services: [String] = []) -> [String] {
         var out: [String] = []
         if let logLevel { out.append("log_level=\(logLevel)") }
         if let heartbeatTimeout { out.append("heartbeat_timeout=\(heartbeatTimeout)s") }
         if let unknownFamilies { out.append("unknown_families=\(unknownFamilies.rawValue)") }
         if let catalogue { out.append(catalogue) }
         if limits != nil { out.append("limits") }
+        out += services
+        out += listeners
+        if ingestSettings { out.append("ingest settings") }
+        if stateFile { out.append("state_file/state_interval") }
         return out
     }
 
     /// `reloaded; applied log_level=debug, limits; restart tallyd to apply: services`.
-    func summary(catalogue: String?) -> String {
-        let applied = applied(catalogue: catalogue)
+    func summary(catalogue: String?, listeners: [String] = [], services: [String] = []) -> String {
+        let applied = applied(catalogue: catalogue, listeners: listeners, services: services)
         var parts = ["reloaded"]
         parts.append(
             applied.isEmpty ? "nothing changed that applies live" : "applied " + applied.joined(separator: ", "))

@@ -18,6 +18,10 @@ struct ReloadService: Service {
     let load: (@Sendable () throws -> TallyConfig)?
     let initial: LoadedConfig
     let registry: Registry
+    let live: LiveListeners
+    let directory: ListenerDirectory
+    let tcpSettings: TCPSettings
+    let state: StateStore?
     let logger: Logger
 
     func run() async throws {
@@ -29,7 +33,7 @@ struct ReloadService: Service {
             }
             var running = initial
             for await request in requests.stream.cancelOnGracefulShutdown() {
-                let (next, outcome) = reload(running)
+                let (next, outcome) = await reload(running)
                 running = next
                 request.reply(outcome)
             }
@@ -38,9 +42,11 @@ struct ReloadService: Service {
         }
     }
 
-    /// One reload; returns what runs afterwards and what to answer.
-    func reload(_ running: LoadedConfig) -> (LoadedConfig, ReloadRequests.Outcome) {
+    /// One reload; returns what runs afterwards and what to answer. Nothing changes unless the
+    /// whole new config loaded and every new listener bound.
+    func reload(_ running: LoadedConfig) async -> (LoadedConfig, ReloadRequests.Outcome) {
         Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.microseconds())")
+        let started = MonotonicClock.now()
         var result = running
         let outcome: ReloadRequests.Outcome
         if let load {
@@ -48,10 +54,12 @@ struct ReloadService: Service {
                 let new = try LoadedConfig(try load())
                 for warning in new.warnings { logger.warning("reload: \(warning)") }
                 let plan = ReloadPlan(old: running, new: new)
-                let summary = apply(plan, new: new)
+                let change = plan.listeners ? try await live.prepare(from: running.config, to: new.config) : nil
+                let summary = await apply(plan, new: new, change: change)
                 result = plan.running
-                outcome = .init(ok: true, message: summary)
-                logger.notice("reload: \(summary)")
+                let ms = Int(((MonotonicClock.now() - started) * 1000).rounded())
+                outcome = .init(ok: true, message: summary + " (\(ms) ms)")
+                logger.notice("reload: \(outcome.message)")
             } catch {
                 outcome = .init(ok: false, message: "reload failed, keeping the running config: \(error)")
                 logger.error("\(outcome.message)")
@@ -65,19 +73,43 @@ struct ReloadService: Service {
         return (result, outcome)
     }
 
-    private func apply(_ plan: ReloadPlan, new: LoadedConfig) -> String {
+    private func apply(_ plan: ReloadPlan, new: LoadedConfig, change: LiveListeners.Change?) async -> String {
+        let config = new.config
         if let level = plan.logLevel { LogLevelControl.shared.level = level }
         if let timeout = plan.heartbeatTimeout { registry.services.heartbeatTimeout = timeout }
         if let policy = plan.unknownFamilies { registry.families.policy = policy }
+        var services: [String] = []
+        if plan.services {
+            let changed = registry.setServices(config.services.map(\.name))
+            services += changed.added.map { "added service \($0)" }
+            services += changed.removed.map { "removed service \($0.name) (\($0.series) series dropped)" }
+        }
+        if plan.ingestSettings {
+            registry.setIngestSettings(
+                .init(
+                    defaultService: config.defaultService, maxLineLength: config.maxLineLength,
+                    dropClientTelemetry: config.dropClientTelemetry))
+            tcpSettings.set(idle: config.tcpIdleTimeout, maxLine: config.maxLineLength)
+        }
         var catalogue: String?
         if plan.swapCatalogue {
             // Atomic under every shard lock; series of families whose layout changed are removed.
             let removed = registry.replaceCatalogue(
-                new.catalogue, dropLabels: new.config.limits.dropLabels, defaultBuckets: new.config.defaultBuckets)
+                new.catalogue, dropLabels: config.limits.dropLabels, defaultBuckets: config.defaultBuckets)
             catalogue =
                 "catalogue (\(new.catalogue.families.count) families, \(removed) series of changed families removed)"
         }
         if let limits = plan.limits { registry.limits = limits }
-        return plan.summary(catalogue: catalogue)
+        if plan.stateFile, let state, let path = config.stateFile {
+            state.move(to: path, interval: config.stateInterval)
+        }
+        var listeners: [String] = []
+        if let change {
+            await live.commit(change)
+            listeners = change.summary
+            let entries = live.entries(config: config)
+            directory.publish(entries.list, udpPorts: entries.udpPorts)
+        }
+        return plan.summary(catalogue: catalogue, listeners: listeners, services: services)
     }
 }

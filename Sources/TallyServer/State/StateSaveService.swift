@@ -7,15 +7,14 @@ import TallySystem
 /// the final save sees every line the ingest services drained.
 struct StateSaveService: Service {
     let store: StateStore
-    let interval: Double
     /// Encoding a million series and fsync take a while: never on the cooperative pool, where
     /// the watchdog's supervision runs.
     let blocking: NIOThreadPool
 
     func run() async throws {
         var lastSave = MonotonicClock.now()
-        while await sleepUnlessShuttingDown(min(1, interval)) {
-            guard MonotonicClock.now() - lastSave >= interval else { continue }
+        while await sleepUnlessShuttingDown(min(1, store.interval)) {
+            guard MonotonicClock.now() - lastSave >= store.interval else { continue }
             await save(reason: "periodic")
             lastSave = MonotonicClock.now()
         }

@@ -10,16 +10,24 @@ import TallySystem
 /// The saved state: restored into the registry before any listener is bound, written at
 /// stop and every `state_interval` by `StateSaveService`, counted for the admin endpoint.
 final class StateStore: Sendable {
-    let path: String
+    private let place: Mutex<(path: String, interval: Double)>
     private let registry: Registry
     private let logger: Logger
     private let statsValue = Mutex(StateFileStats())
 
-    init(path: String, registry: Registry, logger: Logger) {
-        self.path = path
+    init(path: String, interval: Double, registry: Registry, logger: Logger) {
+        place = Mutex((path, interval))
         self.registry = registry
         self.logger = logger
     }
+
+    /// Where saves go; a reload may move it (the next save writes the new file).
+    var path: String { place.withLock { $0.path } }
+
+    /// `state_interval`; a reload may change it.
+    var interval: Double { place.withLock { $0.interval } }
+
+    func move(to path: String, interval: Double) { place.withLock { $0 = (path, interval) } }
 
     /// Saves, failures and the last save, for the admin endpoint.
     var stats: StateFileStats { statsValue.withLock { $0 } }
@@ -27,6 +35,7 @@ final class StateStore: Sendable {
     /// The series saved by the previous run. A file that cannot be read is moved aside
     /// (`.corrupt`) and tallyd starts empty: losing counters is better than not starting.
     func restore() {
+        let path = self.path
         guard access(path, F_OK) == 0 else {
             logger.notice("no saved state at \(path) yet; starting empty")
             return
@@ -55,6 +64,7 @@ final class StateStore: Sendable {
     /// Writes every series atomically (a crash mid-write keeps the last file). Blocks for as
     /// long as encoding and fsync take: call it from a blocking thread, not the cooperative pool.
     func save(reason: String) {
+        let path = self.path
         let started = MonotonicClock.now()
         let bytes = StateSnapshot.encode(registry)
         do {

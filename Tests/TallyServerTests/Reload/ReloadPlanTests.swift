@@ -41,9 +41,9 @@ import Testing
         #expect(plan.summary(catalogue: "catalogue (45 families)").contains("applied catalogue (45 families), limits"))
     }
 
-    /// Keys that only apply at start are named (each under its own key), and what runs keeps
-    /// the old value for them while taking the live settings.
-    @Test func restartKeysAreNamedAndTheRunningConfigKeepsThem() throws {
+    /// Listeners, services and ingest settings apply live now; what runs afterwards is the new
+    /// config.
+    @Test func listenersServicesAndIngestSettingsApplyLive() throws {
         let old = try Self.loaded("")
         let new = try Self.loaded(
             """
@@ -55,23 +55,24 @@ import Testing
             ingest: {tcp: ["127.0.0.1:18125"], max_line_length: 1024}
             """)
         let plan = ReloadPlan(old: old, new: new)
+        #expect(plan.restart.isEmpty)
+        #expect(plan.listeners && plan.services && plan.ingestSettings && plan.stateFile)
+        #expect(plan.running.config == new.config)
         #expect(
-            plan.restart == [
-                "ingest", "services", "default_service", "ingest limits", "drop_client_telemetry", "state_interval",
-            ])
-        #expect(plan.running.config.services == old.config.services)
-        #expect(plan.running.config.defaultService == nil)
-        #expect(plan.running.config.stateInterval == old.config.stateInterval)
-        #expect(plan.running.config.logLevel == .debug)
-        #expect(
-            plan.summary(catalogue: nil).hasSuffix(
-                "restart tallyd to apply: ingest, services, default_service, ingest limits, drop_client_telemetry, state_interval"
-            ))
+            plan.summary(catalogue: nil, listeners: ["bound tcp:127.0.0.1:18125"]).hasPrefix(
+                "reloaded; applied log_level=debug, bound tcp:127.0.0.1:18125, ingest settings"))
     }
 
-    @Test func stateFileAndAdminAreRestartKeys() throws {
-        let plan = ReloadPlan(
-            old: try Self.loaded(""), new: try Self.loaded("state_file: /tmp/x\nadmin: {port: 19102}\n"))
-        #expect(plan.restart == ["admin", "state_file"])
+    /// Only turning the saved state on or off needs a restart (its service is part of the
+    /// daemon's shape); moving it or changing the interval applies live.
+    @Test func onlyTurningTheSavedStateOnOrOffNeedsARestart() throws {
+        let off = try Self.loaded("")
+        let on = try Self.loaded("state_file: /tmp/x\n")
+        let plan = ReloadPlan(old: off, new: on)
+        #expect(plan.restart == ["state_file"])
+        #expect(plan.running.config.stateFile == nil)
+        let moved = ReloadPlan(old: on, new: try Self.loaded("state_file: /tmp/y\nstate_interval: 5s\n"))
+        #expect(moved.restart.isEmpty && moved.stateFile)
+        #expect(moved.summary(catalogue: nil).contains("state_file/state_interval"))
     }
 }

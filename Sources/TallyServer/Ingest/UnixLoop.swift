@@ -1,0 +1,45 @@
+import NIOPosix
+import TallyCore
+import TallySystem
+
+/// One Unix datagram socket's receive loop, on a thread of its own, from `start` until `stop`
+/// has emptied the queue, closed the socket and ended the thread. Started at startup for the
+/// configured sockets and by a reload for added ones.
+final class UnixLoop: Sendable {
+    let listener: IngestListeners.UnixListener
+    private let pool: NIOThreadPool
+    private let finished: Task<Void, Never>
+    private let part: String
+    private let liveness: Liveness
+
+    init(_ listener: IngestListeners.UnixListener, ingestors: IngestorFactory, liveness: Liveness) {
+        self.listener = listener
+        self.liveness = liveness
+        part = "unix \(listener.receiver.path)"
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        self.pool = pool
+        liveness.register(part, now: MonotonicClock.now())
+        let part = self.part
+        finished = Task {
+            try? await pool.runIfActive {
+                let service = listener.socket?.service.flatMap { ingestors.registry.services.index(of: $0) }
+                listener.receiver.run(ingestors.make(transport: "unix", service: service)) {
+                    liveness.beat(part, now: MonotonicClock.now())
+                }
+            }
+        }
+    }
+
+    var path: String { listener.receiver.path }
+
+    /// Empties what is queued (within 200 ms of the request), then closes the socket (its file
+    /// is removed unless systemd owns it) and ends the thread.
+    func stop(unlinking: Bool = true) async {
+        listener.receiver.stop()
+        await finished.value
+        try? await pool.shutdownGracefully()
+        listener.receiver.close(unlinking: unlinking)
+        liveness.unregister(part)
+    }
+}
