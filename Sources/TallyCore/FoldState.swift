@@ -27,6 +27,8 @@ struct FoldState {
     var pairs: [(key: Range<Int>, value: Range<Int>, name: String)] = []
     var updates = ScratchArray<SampleUpdate>()
     var numbers = ScratchArray<(value: Double, signed: Bool)>()
+    /// This loop's lines by service and family (its cell's; see `LineCounters`).
+    let counters: LineCounters
     /// The services as this loop knows them (refreshed with the generation).
     var serviceNames: ServiceTable.Names
     var seen: [Bool]
@@ -41,8 +43,9 @@ struct FoldState {
     init(
         registry: Registry, transport: String, boundService: Int?, defaultService: Int?, maxLineLength: Int,
         dropClientTelemetry: Bool, limiter: RejectLogLimiter, onReject: @escaping (Rejection) -> Void,
-        keyCapacity: Int
+        keyCapacity: Int, counters: LineCounters
     ) {
+        self.counters = counters
         self.registry = registry
         self.transport = transport
         self.boundService = boundService
@@ -123,7 +126,7 @@ struct FoldState {
                 } else {
                     stats.accepted += 1
                 }
-                stats.attribute(service: lineService, family: lineFamily)
+                counters.count(service: lineService, family: lineFamily)
             }
             start = end + 1
         }
@@ -201,7 +204,7 @@ struct FoldState {
         tagList.reset()
         while let tag = tags.next() {
             tagList.append(tag)  // scanned once; the label pass below walks this list
-            guard serviceError == nil, tag.hasValue, isServiceTag(line, tag.key) else { continue }
+            guard tag.hasValue, isServiceTag(line, tag.key), serviceError == nil else { continue }
             let isName = tag.key.count == 12
             let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
             guard let s = serviceNames.index(of: value) else {

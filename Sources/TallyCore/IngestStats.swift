@@ -52,21 +52,6 @@ public struct IngestStats: Sendable {
     /// Lines that resolved to family `id`.
     public func lines(family id: Int) -> Int { id < linesByFamily.count ? linesByFamily[id] : 0 }
 
-    /// One line's attribution; `service`/`family` are -1 when not known. An increment or two
-    /// of arrays the loop owns: the per-family rate costs the hot path no lock and no lookup.
-    @inline(__always)
-    mutating func attribute(service: Int, family: Int) {
-        let s = service &+ 1
-        if s < linesByService.count { linesByService[s] &+= 1 } else { Self.grow(&linesByService, to: s) }
-        if family >= 0 {
-            if family < linesByFamily.count {
-                linesByFamily[family] &+= 1
-            } else {
-                Self.grow(&linesByFamily, to: family)
-            }
-        }
-    }
-
     mutating func attributeRejection(_ reason: RejectReason, service: Int) {
         let i = (service &+ 1) * RejectReason.allCases.count + reason.ordinal
         if i < rejectedByService.count { rejectedByService[i] += 1 } else { Self.grow(&rejectedByService, to: i) }
@@ -146,10 +131,53 @@ public struct IngestStats: Sendable {
 public final class IngestStatsCell: Sendable {
     public let transport: String
     let state = Mutex(IngestStats())
+    /// Lines by service and by family: written by the loop only while it holds `state`'s lock
+    /// (a packet is folded under it), read by `read()` under the same lock.
+    let counters = LineCounters()
 
     public init(transport: String) { self.transport = transport }
 
-    public func read() -> IngestStats { state.withLock { $0 } }
+    public func read() -> IngestStats {
+        state.withLock { stats in
+            var copy = stats
+            copy.linesByService = counters.byService
+            copy.linesByFamily = counters.byFamily
+            return copy
+        }
+    }
+}
+
+/// A receive loop's lines by service (index 0: no identity) and by family, as raw counters:
+/// the per-line cost is a compare and an increment each, with no Array uniqueness check and no
+/// exclusivity check (the buffers are `let`: allocated once, never replaced). Only touched
+/// under the owning cell's lock (see `IngestStatsCell`).
+///
+/// Sized once: 1,024 services (a reload may add some) and 16,384 family ids (the catalogue
+/// plus 10,000 undocumented families fit); a line past either is counted in the totals but not
+/// per service or family.
+final class LineCounters: @unchecked Sendable {
+    static let services = 1_025
+    static let families = 16_384
+    private let service = RawBuffer<Int>(copying: [Int](repeating: 0, count: LineCounters.services))
+    private let family = RawBuffer<Int>(copying: [Int](repeating: 0, count: LineCounters.families))
+
+    /// One line's attribution; `service`/`family` are -1 when not known.
+    @inline(__always)
+    func count(service s: Int, family f: Int) {
+        let i = s &+ 1
+        if UInt(bitPattern: i) < UInt(Self.services) { service.pointer[i] &+= 1 }
+        if UInt(bitPattern: f) < UInt(Self.families) { family.pointer[f] &+= 1 }
+    }
+
+    /// The counts up to the last nonzero one.
+    private static func trimmed(_ b: RawBuffer<Int>, _ n: Int) -> [Int] {
+        var end = n
+        while end > 0 && b.pointer[end - 1] == 0 { end -= 1 }
+        return Array(UnsafeBufferPointer(start: b.pointer, count: end))
+    }
+
+    var byService: [Int] { Self.trimmed(service, Self.services) }
+    var byFamily: [Int] { Self.trimmed(family, Self.families) }
 }
 
 extension RejectReason {

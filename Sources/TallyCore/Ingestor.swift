@@ -26,7 +26,7 @@ public final class Ingestor {
             registry: registry, transport: transport, boundService: boundService, defaultService: defaultService,
             maxLineLength: maxLineLength, dropClientTelemetry: dropClientTelemetry, limiter: limiter,
             onReject: onReject,
-            keyCapacity: capacity)
+            keyCapacity: capacity, counters: cell.counters)
         registry.register(cell)
     }
 
@@ -44,7 +44,9 @@ public final class Ingestor {
     public func refuse(_ reason: RejectReason, _ detail: String, line: UnsafeRawBufferPointer, now: Double) {
         cell.state.withLock { stats in
             stats.lines += 1
+            state.lineService = -1
             state.reject(LineError(reason, detail), line: line, now: now, stats: &stats)
+            cell.counters.count(service: -1, family: -1)
         }
     }
 }

@@ -15,6 +15,7 @@ struct Tallyd: AsyncParsableCommand {
         abstract:
             "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one "
             + "Prometheus /metrics endpoint per service.",
+        usage: "tallyd [--config FILE] [--state-file FILE] | --check-config FILE | --version",
         discussion: """
             SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
             with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
@@ -46,9 +47,12 @@ struct Tallyd: AsyncParsableCommand {
               limits.ttl expires silent ones, limits.families.<name>.drop_labels
               aggregates unique-id labels away (see README "Limits, by example").
 
-            SIGNALS: SIGHUP re-reads --config (log_level, heartbeat_timeout,
-              unknown_families, limits and the catalogue apply live); SIGTERM
-              drains and exits 0.
+            SIGNALS: SIGHUP (or POST /-/reload on the admin port) re-reads
+              --config and applies all of it live: listeners, services, limits,
+              the catalogue; an invalid file changes nothing. SIGTERM drains
+              and exits 0.
+            ADMIN (127.0.0.1:9102): / status page, /api/v1/status, /metrics,
+              /-/healthy, /-/ready, POST /-/reload; tally status, tally top.
             SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
               socket activation by FileDescriptorName; see systemd/tally.service.
             """,

@@ -155,7 +155,9 @@ struct ConfigNode {
             let at = offset.map { " at byte \($0)" } ?? ""
             return ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(problem)\(at)")
         default:
-            return ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(oneLine("\(error)"))")
+            // e.g. duplicated keys: the first line says what; the rest would repeat the document.
+            let first = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            return ConfigError(source: source, line: nil, key: "", problem: "not valid YAML: \(first)")
         }
     }
 
