@@ -24,8 +24,9 @@ public struct IngestStats: Sendable {
     public var linesByService: [Int] = []
     /// Refusals by (service + 1, reason): `rejectedByService[(s + 1) * reasons + reason]`.
     public var rejectedByService: [Int] = []
-    /// Lines by the family they resolved to (accepted or refused after that), by family id.
-    public var linesByFamily: [Int] = []
+    /// Lines by the (service, family) they resolved to, keyed `(service + 1) << 32 | family`
+    /// (service -1: none known).
+    public var linesByServiceFamily: [Int: Int] = [:]
 
     static let maxDroppedTagKinds = 1_000
 
@@ -49,8 +50,11 @@ public struct IngestStats: Sendable {
         return i < rejectedByService.count ? rejectedByService[i] : 0
     }
 
-    /// Lines that resolved to family `id`.
-    public func lines(family id: Int) -> Int { id < linesByFamily.count ? linesByFamily[id] : 0 }
+    /// Lines that resolved to family `id` (of every service, or of `service`).
+    public func lines(family id: Int, service: Int? = nil) -> Int {
+        if let service { return linesByServiceFamily[(service + 1) << 32 | id] ?? 0 }
+        return linesByServiceFamily.reduce(0) { $1.key & 0xFFFF_FFFF == id ? $0 + $1.value : $0 }
+    }
 
     mutating func attributeRejection(_ reason: RejectReason, service: Int) {
         let i = (service &+ 1) * RejectReason.allCases.count + reason.ordinal
@@ -109,7 +113,7 @@ public struct IngestStats: Sendable {
         droppedTagsOther += other.droppedTagsOther
         Self.add(&linesByService, other.linesByService)
         Self.add(&rejectedByService, other.rejectedByService)
-        Self.add(&linesByFamily, other.linesByFamily)
+        linesByServiceFamily.merge(other.linesByServiceFamily, uniquingKeysWith: +)
         var scratch: [UInt8] = []
         for i in 0..<other.droppedTagKeys.count {
             other.droppedTagKeys.withKey(at: i) { key in
@@ -141,43 +145,89 @@ public final class IngestStatsCell: Sendable {
         state.withLock { stats in
             var copy = stats
             copy.linesByService = counters.byService
-            copy.linesByFamily = counters.byFamily
+            copy.linesByServiceFamily = counters.byServiceFamily
             return copy
         }
     }
 }
 
-/// A receive loop's lines by service (index 0: no identity) and by family, as raw counters:
-/// the per-line cost is a compare and an increment each, with no Array uniqueness check and no
-/// exclusivity check (the buffers are `let`: allocated once, never replaced). Only touched
-/// under the owning cell's lock (see `IngestStatsCell`).
+/// A receive loop's lines by service (index 0: no identity) and by (service, family), as raw
+/// counters: the per-line cost is a compare and an increment for the service, and a hash, a
+/// compare and an increment for the pair, with no Array uniqueness check and no exclusivity
+/// check (the buffers are `let`: allocated once, never replaced). Only touched under the
+/// owning cell's lock (see `IngestStatsCell`).
 ///
-/// Sized once: 1,024 services (a reload may add some) and 16,384 family ids (the catalogue
-/// plus 10,000 undocumented families fit); a line past either is counted in the totals but not
-/// per service or family.
+/// Sized once: 1,024 services (a reload may add some), and 16,384 (service, family) pairs in
+/// an open-addressing table; a line past either is counted in the totals (and in
+/// `unattributed`) but not per service or pair.
 final class LineCounters: @unchecked Sendable {
     static let services = 1_025
-    static let families = 16_384
+    static let slots = 16_384
     private let service = RawBuffer<Int>(copying: [Int](repeating: 0, count: LineCounters.services))
-    private let family = RawBuffer<Int>(copying: [Int](repeating: 0, count: LineCounters.families))
+    private let keys = RawBuffer<Int>(copying: [Int](repeating: -1, count: LineCounters.slots))
+    private let counts = RawBuffer<Int>(copying: [Int](repeating: 0, count: LineCounters.slots))
+    /// [0]: lines no slot was found for; [1], [2]: the last pair's key and slot (lines of a
+    /// packet mostly name one pair: they skip the hash).
+    private let scratch = RawBuffer<Int>(copying: [0, -1, 0])
 
     /// One line's attribution; `service`/`family` are -1 when not known.
     @inline(__always)
     func count(service s: Int, family f: Int) {
         let i = s &+ 1
-        if UInt(bitPattern: i) < UInt(Self.services) { service.pointer[i] &+= 1 }
-        if UInt(bitPattern: f) < UInt(Self.families) { family.pointer[f] &+= 1 }
+        // A line with a family is counted once, in its pair; `byService` adds the pairs up.
+        guard f >= 0 else {
+            if UInt(bitPattern: i) < UInt(Self.services) { service.pointer[i] &+= 1 }
+            return
+        }
+        let key = i << 32 | f
+        let last = scratch.pointer
+        if last[1] == key {
+            counts.pointer[last[2]] &+= 1
+            return
+        }
+        countSlow(key)
     }
 
-    /// The counts up to the last nonzero one.
-    private static func trimmed(_ b: RawBuffer<Int>, _ n: Int) -> [Int] {
-        var end = n
-        while end > 0 && b.pointer[end - 1] == 0 { end -= 1 }
-        return Array(UnsafeBufferPointer(start: b.pointer, count: end))
+    @inline(never)
+    private func countSlow(_ key: Int) {
+        var slot = Int(truncatingIfNeeded: (UInt64(bitPattern: Int64(key)) &* 0x9E37_79B9_7F4A_7C15) >> 50)
+        for _ in 0..<8 {
+            let k = keys.pointer[slot]
+            if k == key || k == -1 {
+                if k == -1 {
+                    keys.pointer[slot] = key
+                    counts.pointer[slot] = 0
+                }
+                counts.pointer[slot] &+= 1
+                scratch.pointer[1] = key
+                scratch.pointer[2] = slot
+                return
+            }
+            slot = (slot &+ 1) & (Self.slots &- 1)
+        }
+        scratch.pointer[0] &+= 1
     }
 
-    var byService: [Int] { Self.trimmed(service, Self.services) }
-    var byFamily: [Int] { Self.trimmed(family, Self.families) }
+    /// Lines by service + 1: those without a family, plus every pair of the service.
+    var byService: [Int] {
+        var out = Array(UnsafeBufferPointer(start: service.pointer, count: Self.services))
+        for slot in 0..<Self.slots where keys.pointer[slot] >= 0 {
+            let i = keys.pointer[slot] >> 32
+            if i < out.count { out[i] += counts.pointer[slot] }
+        }
+        var end = out.count
+        while end > 0 && out[end - 1] == 0 { end -= 1 }
+        return Array(out[..<end])
+    }
+
+    /// (service + 1) << 32 | family → lines.
+    var byServiceFamily: [Int: Int] {
+        var out: [Int: Int] = [:]
+        for slot in 0..<Self.slots where keys.pointer[slot] >= 0 { out[keys.pointer[slot]] = counts.pointer[slot] }
+        return out
+    }
+
+    var unattributed: Int { scratch.pointer[0] }
 }
 
 extension RejectReason {

@@ -129,6 +129,12 @@ enum StatusTable {
         out += pad("FAMILY", 50) + lpad("LINES/S", 12) + "\n"
         if r.topFamiliesByRate.isEmpty { out += "  (no lines in the window)\n" }
         for f in r.topFamiliesByRate { out += pad(f.family, 50) + lpad(num(f.linesPerSecond ?? 0), 12) + "\n" }
+        out += "\n" + pad("SERVICE / FAMILY", 50) + lpad("LINES/S", 12) + "\n"
+        let busiest = r.services.flatMap { s in s.topFamiliesByRate.map { (s.name, $0) } }
+            .sorted { ($0.1.linesPerSecond ?? 0) > ($1.1.linesPerSecond ?? 0) }.prefix(10)
+        for (service, f) in busiest {
+            out += pad("\(service) / \(f.family)", 50) + lpad(num(f.linesPerSecond ?? 0), 12) + "\n"
+        }
         out += "\n" + pad("SERVICE / FAMILY", 50) + lpad("SERIES", 12) + "\n"
         let rows = r.services.flatMap { s in s.topFamiliesBySeries.map { (s.name, $0) } }
             .sorted { ($0.1.series ?? 0) > ($1.1.series ?? 0) }.prefix(10)

@@ -310,3 +310,28 @@ import Testing
         #expect(h.value("risk_manager", #"position_pnl_usd{position_id="p1234",symbol="S"}"#) == 1234)
     }
 }
+
+/// Lines by service and by (service, family), as the status page's rates read them.
+@Suite struct LineCountTests {
+    @Test func linesAreCountedByServiceAndFamily() {
+        let h = Harness()
+        for _ in 0..<3 { h.send("http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200") }
+        h.send("http_requests_total:1|c|#service:order_executor,method:GET,path:/x,status:200")
+        h.send("http_requests_total:1|g|#service:order_executor,method:GET,path:/x,status:200")  // refused, counted
+        h.send("x:NaN|c")  // no identity
+        let stats = h.stats
+        let family = Array("http_requests_total".utf8).withUnsafeBytes {
+            h.registry.families.resolve($0, kind: .counter)
+        }
+        guard case .found(let id) = family else {
+            Issue.record("no family")
+            return
+        }
+        #expect(stats.lines(family: id, service: 1) == 3)
+        #expect(stats.lines(family: id, service: 2) == 2)
+        #expect(stats.lines(family: id) == 5)
+        #expect(stats.lines(service: 1) == 3)
+        #expect(stats.lines(service: 2) == 2)
+        #expect(stats.lines(service: nil) == 1)
+    }
+}

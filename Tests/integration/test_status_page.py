@@ -100,6 +100,13 @@ def test_status_json_and_the_cli():
         assert services["order_executor"]["up"] and services["order_executor"]["series"] == 2
         assert services["order_executor"]["top_families_by_series"][0] == {"family": "orders_placed_total",
                                                                            "series": 2}
+        # By lines/s, per service: the 3 order lines (2 kept, 1 refused by the limit) are
+        # order_executor's, the refused x line risk_manager's.
+        wait_until(lambda: json.loads(http_get(d.admin_port, "/api/v1/status")[2])["services"], what="status")
+        by_rate = {s["name"]: [f["family"] for f in s["top_families_by_rate"]]
+                   for s in json.loads(http_get(d.admin_port, "/api/v1/status")[2])["services"]}
+        assert by_rate["order_executor"] == ["orders_placed_total"], by_rate
+        assert "orders_placed_total" not in by_rate["risk_manager"], by_rate
         reasons = {f["reason"]: f for f in r["refusals"]}
         assert reasons["cardinality_limit"]["last_five_minutes"] == 1
         assert "<script>" in reasons["invalid_label_name"]["example"]

@@ -32,6 +32,8 @@ enum AdminExposition {
             }
         }
         let services = registry.services.names
+        // Services a reload removed keep their index but are not listed.
+        let active = registry.services.activeIndices
         perTransportCounter("tally_packets_received_total", "Datagrams (or TCP reads) received.") { $0.packets }
         // By transport and the service each line named ("" before one was known), zeros included.
         w.header(
@@ -39,7 +41,7 @@ enum AdminExposition {
             help: "Non-empty StatsD lines received, by transport and the service the line named (\"\": none).",
             type: .counter)
         for (transport, s) in perTransport {
-            for service in [nil] + services.indices.map(Optional.some) {
+            for service in [nil] + active.map(Optional.some) {
                 w.append("tally_lines_received_total{transport=\"")
                 w.labelValue(transport)
                 w.append("\",service=\"")
@@ -57,7 +59,7 @@ enum AdminExposition {
             help: "Lines refused, by reason (see tallyd --help) and the service the line named (\"\": none).",
             type: .counter)
         for reason in RejectReason.allCases {
-            for service in [nil] + services.indices.map(Optional.some) {
+            for service in [nil] + active.map(Optional.some) {
                 let n = total.rejected(reason, service: service)
                 guard service == nil || n > 0 else { continue }
                 w.append("tally_lines_rejected_total{reason=\"\(reason.rawValue)\",service=\"")
@@ -83,7 +85,7 @@ enum AdminExposition {
                 w.append(byte: 0x0A)
             }
         }
-        scrapes?.render(&w, services: services)
+        scrapes?.render(&w, services: services, active: active)
         if let reloads {
             w.header(
                 name: "tally_config_reloads_total", help: "Config reloads (SIGHUP or POST /-/reload), by result.",
@@ -157,7 +159,7 @@ enum AdminExposition {
         }
 
         w.header(name: "tally_series", help: "Series held, per service.", type: .gauge)
-        for (i, count) in registry.seriesCounts().enumerated() {
+        for (i, count) in registry.seriesCounts().enumerated() where active.contains(i) {
             w.append("tally_series{service=\"")
             w.labelValue(registry.services.names[i])
             w.append("\"} ")

@@ -37,10 +37,11 @@ final class ScrapeStats: Sendable {
     var all: [Int: PerService] { state.withLock { $0 } }
 
     /// The three families, for every configured service (zeros before its first scrape).
-    func render(_ w: inout TextWriter, services: [String]) {
+    func render(_ w: inout TextWriter, services: [String], active: [Int]) {
         let all = self.all
         w.header(name: "tally_scrapes_total", help: "Scrapes of each service's /metrics.", type: .counter)
-        for (i, name) in services.enumerated() {
+        for i in active {
+            let name = services[i]
             w.append("tally_scrapes_total{service=\"")
             w.labelValue(name)
             w.append("\"} ")
@@ -50,7 +51,8 @@ final class ScrapeStats: Sendable {
         w.header(
             name: "tally_scrape_duration_seconds", help: "Time to render each service's /metrics body.",
             type: .histogram)
-        for (i, name) in services.enumerated() {
+        for i in active {
+            let name = services[i]
             let s = all[i] ?? PerService()
             var cumulative = 0
             for (b, bound) in (Self.buckets.map { Optional($0) } + [nil]).enumerated() {
@@ -74,7 +76,8 @@ final class ScrapeStats: Sendable {
             w.append(byte: 0x0A)
         }
         w.header(name: "tally_scrape_bytes", help: "Size of the last /metrics body of each service.", type: .gauge)
-        for (i, name) in services.enumerated() {
+        for i in active {
+            let name = services[i]
             w.append("tally_scrape_bytes{service=\"")
             w.labelValue(name)
             w.append("\"} ")

@@ -20,7 +20,7 @@ enum StatusPage {
         // Services.
         h += "<section><h2>Services</h2><div class=\"scroll\"><table id=\"services\"><thead><tr><th>service</th>"
         h += "<th>state</th><th>last line</th><th>lines/s</th><th>rejects/s</th><th>series</th><th>of limit</th>"
-        h += "<th>top families by series</th></tr></thead><tbody>"
+        h += "<th>top families by series</th><th>busiest families (lines/s)</th></tr></thead><tbody>"
         for s in r.services {
             let state = s.up ? "up" : "down"
             h += "<tr data-service=\"\(esc(s.name))\" data-state=\"\(state)\">"
@@ -36,11 +36,16 @@ enum StatusPage {
             h += "<span class=\"dim\">\(percent(s.seriesShare)) of \(s.seriesLimit)</span></td><td>"
             h += s.topFamiliesBySeries.map { "\(esc($0.family)) <span class=\"dim\">\($0.series ?? 0)</span>" }
                 .joined(separator: "<br>")
+            h += "</td><td>"
+            h += s.topFamiliesByRate.map {
+                "\(esc($0.family)) <span class=\"dim\">\(number($0.linesPerSecond ?? 0))</span>"
+            }.joined(separator: "<br>")
             h += "</td></tr>"
         }
         h += "</tbody></table></div></section>"
-        // Families by rate.
-        h += "<section><h2>Busiest families</h2><table id=\"families\"><thead><tr><th>family</th><th>lines/s</th>"
+        // Families by rate, every service together.
+        h +=
+            "<section><h2>Busiest families, all services</h2><table id=\"families\"><thead><tr><th>family</th><th>lines/s</th>"
         h += "</tr></thead><tbody>"
         if r.topFamiliesByRate.isEmpty { h += "<tr><td colspan=\"2\" class=\"dim\">no lines in the window</td></tr>" }
         for f in r.topFamiliesByRate {

@@ -23,6 +23,8 @@ public struct StatusReport: Codable, Sendable {
         /// series / seriesLimit.
         public var seriesShare: Double
         public var topFamiliesBySeries: [Family]
+        /// This service's families with the most lines per second.
+        public var topFamiliesByRate: [Family]
         public var endpoint: String?
     }
 
@@ -127,8 +129,19 @@ struct StatusSources: Sendable {
             listeners.all.filter { $0.listener.hasPrefix("services.") }.map {
                 (String($0.listener.dropFirst("services.".count)), $0.address)
             }, uniquingKeysWith: { a, _ in a })
+        // Rates per (service, family) over the window, and per family for all services.
+        var pairRates: [(service: Int, family: Int, rate: Double)] = []
+        var familyRates: [Int: Double] = [:]
+        for (key, n) in now.linesByServiceFamily {
+            let family = key & 0xFFFF_FFFF
+            guard family < families.count else { continue }
+            let r = Double(n - (minute.linesByServiceFamily[key] ?? 0)) / dt
+            guard r > 0 else { continue }
+            pairRates.append(((key >> 32) - 1, family, r))
+            familyRates[family, default: 0] += r
+        }
         var services: [StatusReport.Service] = []
-        for (i, name) in names.enumerated() {
+        for (i, name) in names.enumerated() where registry.services.isActive(i) {
             let liveness = registry.services.liveness(i)
             var rejects = 0.0
             for r in 0..<reasons {
@@ -138,6 +151,8 @@ struct StatusSources: Sendable {
             let top = perFamily.indices.filter { perFamily[$0] > 0 && $0 < families.count }
                 .sorted { perFamily[$0] > perFamily[$1] }.prefix(5)
                 .map { StatusReport.Family(family: families[$0].name, series: perFamily[$0]) }
+            let byRate = pairRates.filter { $0.service == i }.sorted { $0.rate > $1.rate }.prefix(5)
+                .map { StatusReport.Family(family: families[$0.family].name, linesPerSecond: $0.rate) }
             let limit = registry.limits.maxSeriesPerService
             let series = i < counts.count ? counts[i] : 0
             services.append(
@@ -146,12 +161,11 @@ struct StatusSources: Sendable {
                     lastLineAgeSeconds: liveness.lastSeen.map { max(wall - $0, 0) },
                     linesPerSecond: rate(now.linesByService, minute.linesByService, i + 1), rejectsPerSecond: rejects,
                     series: series, seriesLimit: limit, seriesShare: Double(series) / Double(max(limit, 1)),
-                    topFamiliesBySeries: top, endpoint: endpoints[name].map { "http://\($0)/metrics" }))
+                    topFamiliesBySeries: top, topFamiliesByRate: Array(byRate),
+                    endpoint: endpoints[name].map { "http://\($0)/metrics" }))
         }
-        let byRate = now.linesByFamily.indices.filter { $0 < families.count }
-            .map { ($0, rate(now.linesByFamily, minute.linesByFamily, $0)) }
-            .filter { $0.1 > 0 }.sorted { $0.1 > $1.1 }.prefix(5)
-            .map { StatusReport.Family(family: families[$0.0].name, linesPerSecond: $0.1) }
+        let byRate = familyRates.sorted { $0.value > $1.value }.prefix(5)
+            .map { StatusReport.Family(family: families[$0.key].name, linesPerSecond: $0.value) }
         let recent = self.recent.all
         var refusals: [StatusReport.Refusal] = []
         for (r, reason) in RejectReason.allCases.enumerated() {

@@ -11,7 +11,8 @@ final class StatusSampler: Sendable {
         var at: Double
         var linesByService: [Int]
         var rejectedByService: [Int]
-        var linesByFamily: [Int]
+        /// `(service + 1) << 32 | family` → lines.
+        var linesByServiceFamily: [Int: Int]
         var rejectedByReason: [Int]
     }
 
@@ -28,7 +29,7 @@ final class StatusSampler: Sendable {
         for (_, s) in registry.ingestStats() { total.merge(s) }
         return Sample(
             at: MonotonicClock.now(), linesByService: total.linesByService,
-            rejectedByService: total.rejectedByService, linesByFamily: total.linesByFamily,
+            rejectedByService: total.rejectedByService, linesByServiceFamily: total.linesByServiceFamily,
             rejectedByReason: total.rejected)
     }
 
