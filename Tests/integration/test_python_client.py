@@ -2,6 +2,7 @@
 helper records the seed's family with the seed's labels, decorators time sync and async code
 and re-raise, and a tallyd that is not there costs the caller nothing."""
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,8 +15,11 @@ from tallykit import ROOT, Tallyd, wait_until
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     target = tmp_path_factory.mktemp("tally_client")
+    # A copy: building in place would leave build/ and *.egg-info in the source tree.
+    source = tmp_path_factory.mktemp("tally_client_src") / "python"
+    shutil.copytree(os.path.join(ROOT, "clients", "python"), source)
     p = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                        "--disable-pip-version-check", "--target", str(target), os.path.join(ROOT, "clients", "python")],
+                        "--disable-pip-version-check", "--target", str(target), str(source)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert (target / "tally_client" / "py.typed").exists()
@@ -216,22 +220,23 @@ def test_without_tallyd_no_helper_raises_or_blocks(installed, tmp_path):
         @t.track_db_query("strategy_service", "select")
         def q():
             return 1
-        worst = 0.0
+        took = []
         for i in range(2000):
             start = time.perf_counter()
             t.record_order_placed("limit", "X", "buy")
             t.mark_service_up("strategy_service")
             q()
-            worst = max(worst, (time.perf_counter() - start) / 3)
+            took.append((time.perf_counter() - start) / 3)
         t.flush()
         s = t.stats()
-        print(worst, s["dropped_datagrams"], s["lines"])
+        took.sort()
+        print(took[len(took) // 2], took[int(len(took) * 0.99)], took[-1], s["dropped_datagrams"], s["lines"])
     """
     # Nobody listens on the Unix path: every datagram is dropped and counted, nothing raises.
-    out = run_client(installed, f"unix:{tmp_path}/nobody.sock", code)
-    worst, dropped, lines = out.split()
-    assert float(worst) < 0.001, f"slowest call {float(worst) * 1e6:.0f} us"
-    assert int(dropped) > 0 and int(lines) == 6000
-    # A TCP target that refuses: the same.
-    out = run_client(installed, "tcp:127.0.0.1:1", code)
-    assert float(out.split()[0]) < 0.001
+    # Per call: the median and the 99th percentile stay under 1 ms; the slowest one, on a busy
+    # shared machine, is a scheduling hiccup, never a wait on a socket (that would be seconds).
+    for addr in [f"unix:{tmp_path}/nobody.sock", "tcp:127.0.0.1:1"]:
+        median, p99, worst, dropped, lines = run_client(installed, addr, code).split()
+        assert float(median) < 0.001 and float(p99) < 0.001, (addr, median, p99)
+        assert float(worst) < 0.1, (addr, worst)
+        assert int(dropped) > 0 and int(lines) == 6000, (addr, dropped, lines)
