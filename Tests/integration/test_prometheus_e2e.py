@@ -91,6 +91,7 @@ def traffic(d):
     dd.timing("order_execution_duration_seconds", 300, tags=["service:order_executor", "order_type:limit"])
     dd.gauge("active_positions_count", 3, tags=["service:order_executor", "strategy_id:momentum_v1"])
     dd.gauge("position_pnl_usd", 12.5, tags=["service:risk_manager", "position_id:pos_1", "symbol:BTCUSDT"])
+    dd.gauge("position_pnl_usd", -3, tags=["service:risk_manager", "position_id:pos_2", "symbol:BTCUSDT"])
     dd.gauge("portfolio_value_usd", 100000, tags=["service:risk_manager", "user_id:user_1"])
     g = ["service:strategy_service", "goal_id:goal_1", "goal_type:daily_profit", "user_id:user_1"]
     dd.gauge("goal_progress_percentage", 75, tags=g)
@@ -120,7 +121,9 @@ def api(port, path, **params):
 
 
 def test_prometheus_end_to_end(tmp_path):
-    with Tallyd(extra_yaml="heartbeat_timeout: 3s\n") as d:
+    # A limit of one position per service, so the cardinality-limit panel has data too.
+    with Tallyd(extra_yaml="heartbeat_timeout: 3s\nstate_interval: 1s\nlimits: {families: {position_pnl_usd: 1}}\n",
+                args=["--state-file", str(tmp_path / "state")]) as d:
         prom_dir = tmp_path / "prometheus"
         shutil.copytree(os.path.join(ROOT, "config", "prometheus"), prom_dir)
         with open(prom_dir / "prometheus.yml") as f:
@@ -160,6 +163,13 @@ def test_prometheus_end_to_end(tmp_path):
                 records = [r["record"] for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
             for record in records:
                 wait_until(lambda: api(port, "/api/v1/query", query=record)["result"], timeout=20, what=record)
+            # Every dashboard panel's expression, the template variable as "All".
+            from test_grafana_assets import panel_expressions
+            panels = list(panel_expressions())
+            assert len(panels) >= 30
+            for dashboard, title, expr in panels:
+                wait_until(lambda: api(port, "/api/v1/query", query=expr)["result"], timeout=20,
+                           what=f"{dashboard} / {title}: {expr}")
             # api_gateway never sent: down past heartbeat_timeout, and ServiceDown fires.
             def firing():
                 alerts = api(port, "/api/v1/alerts")["alerts"]
