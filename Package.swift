@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "TallySystem"),
         // libsystemd (sd_notify, watchdog, socket activation) from Debian's libsystemd-dev.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // zlib's deflate for gzip-compressed scrapes, from Debian's zlib1g-dev.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Config loading, listeners, HTTP endpoints, lifecycle, logging.
         .target(
             name: "TallyServer",
@@ -32,6 +34,7 @@ let package = Package(
                 "TallyCore",
                 "TallySystem",
                 "CSystemd",
+                "CZlib",
                 "CTallyNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -61,3 +61,23 @@ def test_two_udp_listeners_feed_one_registry():
         d.send(line, port=d.udp_ports[1])
         d.wait_received(2)
         assert d.value("order_executor", "orders_filled_total", order_type="limit", symbol="X") == 2
+
+
+def test_gzip_when_the_scraper_asks_for_it(tallyd):
+    """Prometheus sends Accept-Encoding: gzip; the body then comes compressed, byte for byte the
+    same exposition once decompressed. Without it, identity."""
+    import gzip
+    import urllib.request
+    for i in range(200):
+        tallyd.send(f"orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:S{i},side:buy")
+    tallyd.wait_received(200)
+    port = tallyd.services["order_executor"]
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.headers["Content-Encoding"] == "gzip" and r.headers["Vary"] == "Accept-Encoding"
+        compressed = r.read()
+    plain = tallyd.scrape("order_executor")
+    text = gzip.decompress(compressed).decode()
+    assert text == plain
+    assert len(compressed) < len(plain) / 5
+    assert_valid_exposition(text)

@@ -112,10 +112,21 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         }
     }
 
+    /// Bodies smaller than this go as they are: compressing them saves nothing worth the time.
+    static let gzipThreshold = 1024
+
     private func write(_ response: Response, head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
+        var body = response.body
+        if body.count >= Self.gzipThreshold, head.headers["Accept-Encoding"].contains(where: Gzip.accepted),
+            let compressed = Gzip.compress(body)
+        {
+            body = compressed
+            headers.add(name: "Content-Encoding", value: "gzip")
+        }
+        if response.body.count >= Self.gzipThreshold { headers.add(name: "Vary", value: "Accept-Encoding") }
         headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Content-Length", value: String(body.count))
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
@@ -123,8 +134,8 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
             wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
             promise: nil)
         if head.method != .HEAD {
-            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-            buffer.writeBytes(response.body)
+            var buffer = context.channel.allocator.buffer(capacity: body.count)
+            buffer.writeBytes(body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))

@@ -124,3 +124,47 @@ import Testing
         #expect(!HTTPEndpointHandler.Request(method: .POST, uri: "/").isRead)
     }
 }
+
+/// gzip for scrapers that ask for it (Prometheus does), identity otherwise.
+@Suite struct GzipTests {
+    @Test(arguments: [
+        ("gzip", true), ("gzip, deflate", true), ("deflate, gzip;q=0.5", true), ("*", true),
+        ("identity", false), ("gzip;q=0", false), ("", false), ("br", false),
+    ])
+    func acceptEncoding(_ header: String, _ accepted: Bool) {
+        #expect(Gzip.accepted(header) == accepted)
+    }
+
+    @Test func aLargeBodyIsCompressedWhenAskedAndOnlyThen() throws {
+        let body = String(repeating: "http_requests_total{method=\"GET\"} 1\n", count: 200)
+        for (accept, gzip) in [("gzip", true), ("identity", false)] {
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPEndpointHandler(name: "x", inFlight: InFlightRequests()) { _, _ in .now(.text(body)) })
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/metrics")
+            head.headers.add(name: "Accept-Encoding", value: accept)
+            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            guard case .head(let response) = try channel.readOutbound(as: HTTPServerResponsePart.self) else {
+                Issue.record("no head")
+                return
+            }
+            var bytes: [UInt8] = []
+            while let part = try channel.readOutbound(as: HTTPServerResponsePart.self) {
+                if case .body(.byteBuffer(let b)) = part { bytes += Array(b.readableBytesView) }
+                if case .end = part { break }
+            }
+            #expect(response.headers["Vary"] == ["Accept-Encoding"])
+            if gzip {
+                #expect(response.headers["Content-Encoding"] == ["gzip"])
+                #expect(bytes.prefix(2) == [0x1F, 0x8B])
+                #expect(bytes.count < body.utf8.count / 5)
+            } else {
+                #expect(response.headers["Content-Encoding"].isEmpty)
+                #expect(bytes == Array(body.utf8))
+            }
+            #expect(response.headers["Content-Length"] == [String(bytes.count)])
+            _ = try channel.finish()
+        }
+    }
+}
