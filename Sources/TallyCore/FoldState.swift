@@ -252,10 +252,12 @@ struct FoldState {
                     .noService, "no service_name/service tag, no <service>. prefix and no default_service")
             }
         }
-        if serviceError == nil { lineService = service }
-        if serviceError == nil, !seen[service] {
-            seen[service] = true
-            touched.append(service)
+        if serviceError == nil {
+            lineService = service
+            if !seen[service] {
+                seen[service] = true
+                touched.append(service)
+            }
         }
 
         // Values: all parsed before anything else happens, so a bad value creates nothing.

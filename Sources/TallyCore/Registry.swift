@@ -76,6 +76,15 @@ public final class Registry: @unchecked Sendable {
 
     private let ingestSettingsValue = Mutex<IngestSettings?>(nil)
 
+    /// Series a reload removed: of services no longer configured, of families whose layout
+    /// changed (or that left the catalogue).
+    private let removedByServiceChange = Atomic<Int>(0)
+    private let removedByCatalogueChange = Atomic<Int>(0)
+
+    public var seriesRemoved: (serviceRemoved: Int, catalogueChanged: Int) {
+        (removedByServiceChange.load(ordering: .relaxed), removedByCatalogueChange.load(ordering: .relaxed))
+    }
+
     /// Read by each receive loop when the generation moves, not per line.
     public var ingestSettings: IngestSettings? { ingestSettingsValue.withLock { $0 } }
 
@@ -119,6 +128,7 @@ public final class Registry: @unchecked Sendable {
                 }
             })
         let all = services.names
+        removedByServiceChange.add(lost.values.reduce(0, +), ordering: .relaxed)
         return (added.map { all[$0] }, removed.map { (all[$0], lost[$0] ?? 0) })
     }
 
@@ -221,6 +231,7 @@ public final class Registry: @unchecked Sendable {
                     removed += removeSeries(&stores[service], service: service) { family, _ in purge.contains(family) }
                 }
             })
+        removedByCatalogueChange.add(removed, ordering: .relaxed)
         return removed
     }
 

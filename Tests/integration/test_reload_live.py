@@ -59,6 +59,7 @@ def test_services_added_removed_and_moved_live_and_untouched_series_survive():
         wait_until(lambda: d.admin_value("tally_config_reloads_total", result="success") == 2, what="the SIGHUP")
         wait_until(lambda: _closed(alert_port), what="the removed service's port to close")
         assert "removed service alert_system (1 series dropped)" in d.output()
+        assert d.admin_value("tally_series_removed_total", reason="service_removed") == 1
         d.send("alerts_triggered_total:1|c|#service:alert_system,alert_type:price,priority:high")
         wait_until(lambda: d.rejected("unknown_service") == 1, what="a removed service's line refused")
         assert counter(d) == 3
@@ -128,3 +129,22 @@ def test_reload_time_with_many_series_is_reported():
         status, body = post(d.admin_port, "/-/reload")
         assert status == 200 and body.rstrip().endswith("ms)"), body
         assert time.monotonic() - start < 10
+
+
+def test_a_unix_socket_added_and_removed_live():
+    with Tallyd(services=["order_executor"]) as d:
+        path = d.unix_path("live")
+        text = open(d.config_path).read().replace("  unix: []", f"  unix:\n    - {{path: {path}, service: order_executor}}")
+        with open(d.config_path, "w") as f:
+            f.write(text)
+        status, body = post(d.admin_port, "/-/reload")
+        assert status == 200 and f"unix:{path}" in body, body
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.sendto(b"orders_placed_total:1|c|#order_type:limit,symbol:UNIX,side:buy", path)
+        wait_until(lambda: counter(d, sym="UNIX") == 1, what="a line over the new Unix socket (its service bound)")
+        with open(d.config_path, "w") as f:
+            f.write(text.replace(f"  unix:\n    - {{path: {path}, service: order_executor}}", "  unix: []"))
+        status, body = post(d.admin_port, "/-/reload")
+        assert status == 200 and f"closed unix:{path}" in body, body
+        import os
+        wait_until(lambda: not os.path.exists(path), what="the removed socket's file to go")

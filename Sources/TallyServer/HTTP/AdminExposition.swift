@@ -158,6 +158,15 @@ enum AdminExposition {
             w.append(byte: 0x0A)
         }
 
+        let removed = registry.seriesRemoved
+        w.header(
+            name: "tally_series_removed_total",
+            help: "Series a reload removed: of services it removed, of families whose layout changed.", type: .counter)
+        w.append("tally_series_removed_total{reason=\"service_removed\"} ")
+        w.integer(Int64(removed.serviceRemoved))
+        w.append("\ntally_series_removed_total{reason=\"catalogue_changed\"} ")
+        w.integer(Int64(removed.catalogueChanged))
+        w.append(byte: 0x0A)
         w.header(name: "tally_series", help: "Series held, per service.", type: .gauge)
         for (i, count) in registry.seriesCounts().enumerated() where active.contains(i) {
             w.append("tally_series{service=\"")
