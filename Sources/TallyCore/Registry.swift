@@ -34,7 +34,7 @@ public final class Registry: @unchecked Sendable {
     public let epoch: Double
     private let expiredTotal = Atomic<Int>(0)
     /// Series per (service, family) and per service: touched only when a series is created.
-    private let cardinality: Mutex<Cardinality>
+    let cardinality: Mutex<Cardinality>
 
     struct Cardinality {
         var limits: Limits
@@ -74,12 +74,12 @@ public final class Registry: @unchecked Sendable {
         }
     }
 
-    private let ingestSettingsValue = Mutex<IngestSettings?>(nil)
+    let ingestSettingsValue = Mutex<IngestSettings?>(nil)
 
     /// Series a reload removed: of services no longer configured, of families whose layout
     /// changed (or that left the catalogue).
-    private let removedByServiceChange = Atomic<Int>(0)
-    private let removedByCatalogueChange = Atomic<Int>(0)
+    let removedByServiceChange = Atomic<Int>(0)
+    let removedByCatalogueChange = Atomic<Int>(0)
 
     public var seriesRemoved: (serviceRemoved: Int, catalogueChanged: Int) {
         (removedByServiceChange.load(ordering: .relaxed), removedByCatalogueChange.load(ordering: .relaxed))
@@ -87,50 +87,6 @@ public final class Registry: @unchecked Sendable {
 
     /// Read by each receive loop when the generation moves, not per line.
     public var ingestSettings: IngestSettings? { ingestSettingsValue.withLock { $0 } }
-
-    /// New ingest settings: every loop picks them up with its next packet.
-    public func setIngestSettings(_ settings: IngestSettings) {
-        withEveryShard(
-            {
-                ingestSettingsValue.withLock { $0 = settings }
-                families.bumpGeneration()
-            }, after: { _, _ in })
-    }
-
-    /// Makes `names` the configured services, atomically for ingest: under every shard lock a
-    /// new service gets its (empty) stores, a removed one loses its series, and the generation
-    /// moves, so a line resolved against the old services is resolved again. Returns the
-    /// services added and, for each removed one, how many series it lost.
-    @discardableResult
-    public func setServices(_ names: [String]) -> (added: [String], removed: [(name: String, series: Int)]) {
-        var added: [Int] = []
-        var removed: [Int] = []
-        var lost: [Int: Int] = [:]
-        withEveryShard(
-            {
-                (added, removed) = services.replace(with: names)
-                let count = services.count
-                cardinality.withLock { c in
-                    if c.perService.count < count {
-                        c.perService.append(contentsOf: repeatElement(0, count: count - c.perService.count))
-                        c.perFamily.append(contentsOf: repeatElement([], count: count - c.perFamily.count))
-                    }
-                }
-                families.bumpGeneration()
-            },
-            after: { _, stores in
-                let count = services.count
-                if stores.count < count {
-                    stores.append(contentsOf: repeatElement(SeriesStore(), count: count - stores.count))
-                }
-                for service in removed {
-                    lost[service, default: 0] += removeSeries(&stores[service], service: service) { _, _ in true }
-                }
-            })
-        let all = services.names
-        removedByServiceChange.add(lost.values.reduce(0, +), ordering: .relaxed)
-        return (added.map { all[$0] }, removed.map { (all[$0], lost[$0] ?? 0) })
-    }
 
     public init(
         families: FamilyTable, services: ServiceTable, limits: Limits = Limits(), shardCount: Int = 16,
@@ -199,7 +155,7 @@ public final class Registry: @unchecked Sendable {
 
     /// Runs `body` holding every shard lock (taken in order), then `after(i)` for each shard
     /// while its lock (and those before it) is still held.
-    private func withEveryShard(from i: Int = 0, _ body: () -> Void, after: (Int, inout [SeriesStore]) -> Void) {
+    func withEveryShard(from i: Int = 0, _ body: () -> Void, after: (Int, inout [SeriesStore]) -> Void) {
         guard i < shardCountValue else {
             body()
             return
@@ -208,31 +164,6 @@ public final class Registry: @unchecked Sendable {
             withEveryShard(from: i + 1, body, after: after)
             after(i, &stores)
         }
-    }
-
-    /// Swaps in a new catalogue atomically: every shard lock is held while the family table
-    /// changes, so no line resolved against the old one lands after; series whose family
-    /// changed layout (labels, type, buckets, drop_labels) or left the catalogue are removed.
-    /// Returns how many series were removed.
-    @discardableResult
-    public func replaceCatalogue(_ catalogue: Catalogue, dropLabels: [String: [String]], defaultBuckets: [Double])
-        -> Int
-    {
-        var purge = Set<Int>()
-        var removed = 0
-        withEveryShard(
-            {
-                purge = Set(
-                    families.replace(catalogue: catalogue, dropLabels: dropLabels, defaultBuckets: defaultBuckets))
-            },
-            after: { _, stores in
-                guard !purge.isEmpty else { return }
-                for service in stores.indices {
-                    removed += removeSeries(&stores[service], service: service) { family, _ in purge.contains(family) }
-                }
-            })
-        removedByCatalogueChange.add(removed, ordering: .relaxed)
-        return removed
     }
 
     /// Forgets set members older than the set window and (with `expire`) removes series not
@@ -275,7 +206,7 @@ public final class Registry: @unchecked Sendable {
 
     /// Removes the series of one service's store for which `predicate(family, stamp)` holds,
     /// and gives their places back to the limits; how many went.
-    private func removeSeries(_ store: inout SeriesStore, service: Int, where predicate: (Int, UInt32) -> Bool) -> Int {
+    func removeSeries(_ store: inout SeriesStore, service: Int, where predicate: (Int, UInt32) -> Bool) -> Int {
         let gone = store.remove(where: predicate)
         guard !gone.isEmpty else { return 0 }
         cardinality.withLock { c in

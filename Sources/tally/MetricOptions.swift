@@ -68,7 +68,8 @@ struct MetricOptions: ParsableArguments {
         let catalogue = try LocalCheck.catalogue(self.catalogue)
         guard let r = LocalCheck.refusal(of: text, service: resolvedService, catalogue: catalogue) else { return nil }
         return
-            "tallyd would refuse it (\(r.reason.rawValue)): \(r.detail): \(text) (nothing sent; --no-validate sends anyway)"
+            "tallyd would refuse it (\(r.reason.rawValue)): \(r.detail): \(text) "
+            + "(nothing sent; --no-validate sends anyway)"
     }
 
     func send(_ text: String) throws {

@@ -45,7 +45,8 @@ enum StatusPage {
         h += "</tbody></table></div></section>"
         // Families by rate, every service together.
         h +=
-            "<section><h2>Busiest families, all services</h2><table id=\"families\"><thead><tr><th>family</th><th>lines/s</th>"
+            "<section><h2>Busiest families, all services</h2><table id=\"families\"><thead><tr>"
+            + "<th>family</th><th>lines/s</th>"
         h += "</tr></thead><tbody>"
         if r.topFamiliesByRate.isEmpty { h += "<tr><td colspan=\"2\" class=\"dim\">no lines in the window</td></tr>" }
         for f in r.topFamiliesByRate {
@@ -109,10 +110,12 @@ enum StatusPage {
         table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid var(--line);
         text-align:left;vertical-align:top}th{font-weight:600;font-size:13px;color:var(--dim)}
         .num{text-align:right;font-variant-numeric:tabular-nums}.ok{color:var(--ok);font-weight:600}
-        .bad{color:var(--bad);font-weight:600}.warn{color:var(--warn);font-weight:600}.dim{color:var(--dim);font-size:13px}
+        .bad{color:var(--bad);font-weight:600}.warn{color:var(--warn);font-weight:600}
+        .dim{color:var(--dim);font-size:13px}
         .name{font-weight:600}.scroll{overflow-x:auto}code{font-size:13px;word-break:break-all}
         .bar{width:90px;height:8px;background:var(--line);border-radius:4px}.bar i{display:block;height:8px;
-        background:var(--ok);border-radius:4px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));
+        background:var(--ok);border-radius:4px}
+        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));
         gap:0 24px}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}dt{color:var(--dim)}
         dd{margin:0}footer{margin-top:20px}
         """
