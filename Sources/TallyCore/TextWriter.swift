@@ -61,6 +61,24 @@ public struct TextWriter: ~Copyable {
     }
 
     /// `# HELP name text` and `# TYPE name type`.
+    /// A family of one unlabelled sample: `# HELP`, `# TYPE`, then `name value`.
+    public mutating func single(name: String, help: String, type: FamilyType, value: Double) {
+        header(name: name, help: help, type: type)
+        append(name)
+        append(byte: 0x20)
+        self.value(value)
+        append(byte: 0x0A)
+    }
+
+    /// The same with an integer sample.
+    public mutating func single(name: String, help: String, type: FamilyType, integer: Int64) {
+        header(name: name, help: help, type: type)
+        append(name)
+        append(byte: 0x20)
+        self.integer(integer)
+        append(byte: 0x0A)
+    }
+
     public mutating func header(name: String, help: String, type: FamilyType) {
         append("# HELP ")
         append(name)

@@ -74,7 +74,7 @@ public enum Daemon {
                     configPath: config.locations.source.isEmpty
                         || config.locations.source.hasPrefix("<") ? nil : config.locations.source,
                     sampler: sampler, recent: recent, listeners: directory, readiness: readiness, reloads: reloadStats,
-                    state: state, metricsAddress: config.metricsAddress))
+                    state: state))
             // The admin endpoint first: /-/ready says 503 while the state is restored.
             let adminEndpoint = try await HTTPListeners.bindAdmin(
                 config: config, activation: activation, threads: threads, inFlight: inFlight, route: admin.route)

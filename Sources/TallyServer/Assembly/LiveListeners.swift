@@ -63,8 +63,6 @@ final class LiveListeners: Sendable {
             add("moved endpoint", retargeted.map { "\($0.from)->\($0.to)" })
             return out
         }
-
-        var isEmpty: Bool { summary.isEmpty && !adminChanged }
     }
 
     let threads: Threads

@@ -95,18 +95,13 @@ enum AdminExposition {
             w.append("\ntally_config_reloads_total{result=\"failure\"} ")
             w.integer(Int64(reloads.failures))
             w.append(byte: 0x0A)
-            w.header(
+            w.single(
                 name: "tally_config_last_reload_success_timestamp_seconds",
-                help: "When the config was last loaded successfully (start or reload).", type: .gauge)
-            w.append("tally_config_last_reload_success_timestamp_seconds ")
-            w.value(reloads.lastSuccess)
-            w.append(byte: 0x0A)
-            w.header(
+                help: "When the config was last loaded successfully (start or reload).", type: .gauge,
+                value: reloads.lastSuccess)
+            w.single(
                 name: "tally_config_last_reload_successful", help: "1 if the last reload applied, 0 if it was refused.",
-                type: .gauge)
-            w.append("tally_config_last_reload_successful ")
-            w.integer(reloads.lastSuccessful ? 1 : 0)
-            w.append(byte: 0x0A)
+                type: .gauge, integer: reloads.lastSuccessful ? 1 : 0)
         }
 
         w.header(
@@ -118,26 +113,17 @@ enum AdminExposition {
             w.integer(Int64(total.skipped(kind)))
             w.append(byte: 0x0A)
         }
-        w.header(
+        w.single(
             name: "tally_fields_ignored_total", help: "|fields of accepted lines that this version does not know.",
-            type: .counter)
-        w.append("tally_fields_ignored_total ")
-        w.integer(Int64(total.unknownFields))
-        w.append(byte: 0x0A)
+            type: .counter, integer: Int64(total.unknownFields))
 
-        w.header(
+        w.single(
             name: "tally_tags_valueless_total", help: "Tags without ':' (they cannot become labels), dropped.",
-            type: .counter)
-        w.append("tally_tags_valueless_total ")
-        w.integer(Int64(total.valuelessTags))
-        w.append(byte: 0x0A)
+            type: .counter, integer: Int64(total.valuelessTags))
 
-        w.header(
+        w.single(
             name: "tally_tags_duplicate_total", help: "Tags given twice in one line (the last one wins).",
-            type: .counter)
-        w.append("tally_tags_duplicate_total ")
-        w.integer(Int64(total.duplicateTags))
-        w.append(byte: 0x0A)
+            type: .counter, integer: Int64(total.duplicateTags))
 
         let families = registry.families.snapshot()
         w.header(
@@ -183,46 +169,32 @@ enum AdminExposition {
         w.append("\ntally_families{kind=\"undocumented\"} ")
         w.integer(Int64(registry.families.undocumentedCount))
         w.append(byte: 0x0A)
-        w.header(
+        w.single(
             name: "tally_series_expired_total", help: "Series removed because they were not updated within their ttl.",
-            type: .counter)
-        w.append("tally_series_expired_total ")
-        w.integer(Int64(registry.expiredSeries))
-        w.append(byte: 0x0A)
-        w.header(
+            type: .counter, integer: Int64(registry.expiredSeries))
+        w.single(
             name: "tally_registry_bytes", help: "Heap bytes held by the series registry (keys, indexes, values).",
-            type: .gauge)
-        w.append("tally_registry_bytes ")
-        w.integer(Int64(registry.allocatedBytes()))
-        w.append(byte: 0x0A)
+            type: .gauge, integer: Int64(registry.allocatedBytes()))
 
         if let p = ProcessStats.read() {
-            w.header(
+            w.single(
                 name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.",
-                type: .counter)
-            w.append("process_cpu_seconds_total ")
-            w.value(p.cpuSeconds)
-            w.append(byte: 0x0A)
-            w.header(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge)
-            w.append("process_resident_memory_bytes ")
-            w.value(p.residentBytes)
-            w.append(byte: 0x0A)
-            w.header(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge)
-            w.append("process_virtual_memory_bytes ")
-            w.value(p.virtualBytes)
-            w.append(byte: 0x0A)
+                type: .counter, value: p.cpuSeconds)
+            w.single(
+                name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge,
+                value: p.residentBytes)
+            w.single(
+                name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge,
+                value: p.virtualBytes)
         }
         if let fds = ProcessStats.openDescriptors() {
-            w.header(name: "process_open_fds", help: "Number of open file descriptors.", type: .gauge)
-            w.append("process_open_fds ")
-            w.integer(Int64(fds))
-            w.append(byte: 0x0A)
+            w.single(
+                name: "process_open_fds", help: "Number of open file descriptors.", type: .gauge, integer: Int64(fds))
         }
         if let max = ProcessStats.maxDescriptors() {
-            w.header(name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge)
-            w.append("process_max_fds ")
-            w.integer(Int64(max))
-            w.append(byte: 0x0A)
+            w.single(
+                name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge,
+                integer: Int64(max))
         }
         if !udpPorts.isEmpty {
             w.header(
@@ -241,12 +213,9 @@ enum AdminExposition {
         }
         state?.render(&w)
         listeners?.render(&w)
-        w.header(
+        w.single(
             name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
-            type: .gauge)
-        w.append("process_start_time_seconds ")
-        w.value(startTime)
-        w.append(byte: 0x0A)
+            type: .gauge, value: startTime)
         return w.bytes
     }
 }

@@ -1,6 +1,5 @@
 import Synchronization
 import TallyCore
-import TallySystem
 
 /// Scrapes of each service's /metrics (its own endpoint and the admin endpoint's
 /// `?service=`): how many, how long (a histogram), how big the last body was.
@@ -14,8 +13,6 @@ final class ScrapeStats: Sendable {
         /// the last slot is +Inf.
         var bucketCounts = [Int](repeating: 0, count: ScrapeStats.buckets.count + 1)
         var lastBytes = 0
-        /// Wall time of the last scrape.
-        var lastAt: Double?
     }
 
     private let state = Mutex<[Int: PerService]>([:])
@@ -29,7 +26,6 @@ final class ScrapeStats: Sendable {
             s.sum += seconds
             s.bucketCounts[b] += 1
             s.lastBytes = bytes
-            s.lastAt = WallClock.now()
             all[service] = s
         }
     }

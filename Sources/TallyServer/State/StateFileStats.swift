@@ -21,11 +21,7 @@ struct StateFileStats: Sendable {
         w.integer(Int64(failures))
         w.append(byte: 0x0A)
         func gauge(_ name: String, _ help: String, _ value: Double) {
-            w.header(name: name, help: help, type: .gauge)
-            w.append(name)
-            w.append(byte: 0x20)
-            w.value(value)
-            w.append(byte: 0x0A)
+            w.single(name: name, help: help, type: .gauge, value: value)
         }
         // From the start (0 before the first save), so an alert on a stale timestamp can fire
         // for a daemon that never managed to save.

@@ -110,7 +110,6 @@ struct StatusSources: Sendable {
     let readiness: Readiness
     let reloads: ReloadStats
     let state: StateStore?
-    let metricsAddress: String
 
     func report() -> StatusReport {
         let wall = WallClock.now()

@@ -19,8 +19,7 @@ import Testing
                 registry: registry, startTime: 1_700_000_000, configPath: nil,
                 sampler: StatusSampler(registry: registry),
                 recent: RecentRejections(), listeners: listeners, readiness: readiness, reloads: reloadStats,
-                state: nil,
-                metricsAddress: "127.0.0.1"))
+                state: nil))
     }
 
     static func get(_ routes: AdminRoutes, _ uri: String, method: HTTPMethod = .GET) -> HTTPEndpointHandler.Response? {
