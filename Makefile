@@ -126,3 +126,4 @@ bench-report: release
 bench-instructions: deps embed
 	$(BENCH_BUILD)
 	@scripts/instructions-per-line.sh Benchmarks/.build/release/tally-bench
+	@TRACE=1 scripts/instructions-per-line.sh Benchmarks/.build/release/tally-bench

@@ -6,6 +6,7 @@ set -euo pipefail
 bin=$1
 lines=${LINES:-200000}
 series=${SERIES:-10000}
+trace=${TRACE:-0}  # 1: every line carries a trace_id and span_id (an exemplar)
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)"; exit 1; }
 # valgrind 3.19 cannot read the DWARF Swift 6 emits ("Possibly corrupted debuginfo"): profile a
 # copy without debug info (symbols stay, so function names still show).
@@ -14,10 +15,10 @@ objcopy --strip-debug "$bin" "$stripped"
 trap 'rm -f "$stripped"' EXIT
 ir() {
   local out; out=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$stripped" fold --series "$series" --lines "$lines" --repeat "$1" >/dev/null 2>&1
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$stripped" fold --series "$series" --lines "$lines" --trace "$trace" --repeat "$1" >/dev/null 2>&1
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'
   rm -f "$out"
 }
 one=$(ir 1)
 three=$(ir 3)
-echo "instructions per line (parse+fold, $series series): $(( (three - one) / (2 * lines) ))  [callgrind: $one Ir for 1 fold, $three Ir for 3 folds of $lines lines]"
+echo "instructions per line (parse+fold, $series series$([ "$trace" = 1 ] && echo ', trace_id+span_id')): $(( (three - one) / (2 * lines) ))  [callgrind: $one Ir for 1 fold, $three Ir for 3 folds of $lines lines]"

@@ -8,6 +8,7 @@ public struct Catalogue: Sendable, Equatable {
         case duplicateFamily(String)
         case duplicateLabel(family: String, label: String)
         case reservedLabel(family: String, label: String)
+        case exemplarLabel(family: String, label: String)
         case counterWithoutTotal(String)
         case badBuckets(family: String, reason: String)
 
@@ -20,6 +21,9 @@ public struct Catalogue: Sendable, Equatable {
                 return "family '\(n)' is listed twice (or clashes with another family's series names)"
             case .duplicateLabel(let f, let l): return "family '\(f)': label '\(l)' is listed twice"
             case .reservedLabel(let f, let l): return "family '\(f)': label '\(l)' is reserved by Prometheus"
+            case .exemplarLabel(let f, let l):
+                return "family '\(f)': label '\(l)' is reserved for exemplars (a \(l) tag links a sample to a "
+                    + "trace and never becomes a label)"
             case .counterWithoutTotal(let n): return "counter '\(n)' must end in _total"
             case .badBuckets(let f, let r): return "family '\(f)': \(r)"
             }
@@ -44,6 +48,9 @@ public struct Catalogue: Sendable, Equatable {
                 }
                 guard !MetricName.isReservedLabel(label) else {
                     throw .reservedLabel(family: family.name, label: label)
+                }
+                guard label != "trace_id" && label != "span_id" else {
+                    throw .exemplarLabel(family: family.name, label: label)
                 }
                 guard seen.insert(label).inserted else { throw .duplicateLabel(family: family.name, label: label) }
             }

@@ -4,12 +4,13 @@
     import Darwin
 #endif
 
-/// Renders one service's series in the Prometheus text format 0.0.4.
+/// Renders one service's series in the Prometheus text format 0.0.4, or OpenMetrics 1.0
+/// with exemplars.
 ///
 /// Families come out sorted by name and series by label values; the registry is only
 /// touched to take per-shard snapshots, all formatting happens outside its locks.
 public enum ExpositionRenderer {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    public static let contentType = ExpositionFormat.text.contentType
 
     /// One series to print: where its key is in the render's flat key copy, and where its
     /// values are. `prefix` holds the first label bytes big-endian, so most comparisons while
@@ -22,8 +23,13 @@ public enum ExpositionRenderer {
         var valueOffset: UInt32
     }
 
-    public static func render(_ registry: Registry, service: Int, now: Double) -> [UInt8] {
+    public static func render(
+        _ registry: Registry, service: Int, now: Double, format: ExpositionFormat = .text
+    ) -> [UInt8] {
         let (families, stores) = registry.snapshot(service: service)
+        let openMetrics = format == .openMetrics
+        /// By slot in `values` (see `SeriesStore.exemplars`); OpenMetrics only.
+        var exemplars: [UInt32: Exemplar] = [:]
 
         // Copy every key's label bytes once into one buffer, grouped by family.
         var perFamily = [[Ref]](repeating: [], count: families.count)
@@ -40,6 +46,9 @@ public enum ExpositionRenderer {
         for store in stores {
             let valueBase = UInt32(values.count)
             values.append(contentsOf: store.values)
+            if openMetrics {
+                for (slot, e) in store.exemplars { exemplars[valueBase + slot] = e }
+            }
             store.offsets.withUnsafeBufferPointer { offsets in
                 for i in 0..<store.count {
                     store.table.withKey(at: i) { key in
@@ -64,7 +73,7 @@ public enum ExpositionRenderer {
             let family = families[id]
             if family.retired { continue }
             if SpecialFamily(family) == .serviceUp {
-                w.header(name: family.name, help: family.help, type: family.type)
+                header(&w, family, openMetrics: openMetrics)
                 w.append("service_up{service_name=\"")
                 w.labelValue(serviceName)
                 w.append("\"} ")
@@ -74,7 +83,7 @@ public enum ExpositionRenderer {
             }
             if SpecialFamily(family) == .serviceStartTime {
                 guard let start = liveness.startTime else { continue }
-                w.header(name: family.name, help: family.help, type: family.type)
+                header(&w, family, openMetrics: openMetrics)
                 w.append("service_start_time{service_name=\"")
                 w.labelValue(serviceName)
                 w.append("\"} ")
@@ -86,21 +95,54 @@ public enum ExpositionRenderer {
             keys.withUnsafeBytes { k in
                 sortSeries(&perFamily[id], keys: k)
             }
-            w.header(name: family.name, help: family.help, type: family.type)
+            header(&w, family, openMetrics: openMetrics)
             let layout = FamilyRenderView(family)
+            let familyExemplars = exemplars.isEmpty ? nil : exemplars
             keys.withUnsafeBytes { k in
                 values.withUnsafeBufferPointer { v in
                     perFamily[id].withUnsafeBufferPointer { refs in
                         for r in refs {
                             let labels = UnsafeRawBufferPointer(
                                 rebasing: k[Int(r.keyOffset)..<Int(r.keyOffset + r.keyLength)])
-                            writeSeries(&w, layout, labels: labels, values: v, offset: Int(r.valueOffset))
+                            writeSeries(
+                                &w, layout, labels: labels, values: v, offset: Int(r.valueOffset),
+                                exemplars: familyExemplars)
                         }
                     }
                 }
             }
         }
+        if openMetrics { w.append("# EOF\n") }
         return w.bytes
+    }
+
+    /// A family's header; in OpenMetrics a counter's family name has no `_total`.
+    static func header(_ w: inout TextWriter, _ family: FamilyDescriptor, openMetrics: Bool) {
+        guard openMetrics else {
+            w.header(name: family.name, help: family.help, type: family.type)
+            return
+        }
+        var name = family.name
+        if family.type == .counter && name.hasSuffix("_total") { name.removeLast("_total".count) }
+        w.openMetricsHeader(name: name, help: family.help, type: family.type, unit: family.unit)
+    }
+
+    /// ` # {trace_id="…",span_id="…"} value time` after a sample, if its slot has one.
+    @inline(__always)
+    static func writeExemplar(_ w: inout TextWriter, _ exemplars: [UInt32: Exemplar]?, slot: Int) {
+        guard let exemplars, let e = exemplars[UInt32(slot)] else { return }
+        w.append(" # {trace_id=\"")
+        e.ids.withUnsafeBytes { ids in
+            w.labelValue(UnsafeRawBufferPointer(rebasing: ids[..<e.traceLength]))
+            if e.traceLength < ids.count {
+                w.append("\",span_id=\"")
+                w.labelValue(UnsafeRawBufferPointer(rebasing: ids[e.traceLength...]))
+            }
+        }
+        w.append("\"} ")
+        w.value(e.value)
+        w.append(byte: 0x20)
+        w.value(e.time)
     }
 
     /// Sorts one family's series by label bytes. Keys of one family often share a long
@@ -221,7 +263,7 @@ public enum ExpositionRenderer {
 
     static func writeSeries(
         _ w: inout TextWriter, _ f: FamilyRenderView, labels: UnsafeRawBufferPointer,
-        values v: UnsafeBufferPointer<Double>, offset: Int
+        values v: UnsafeBufferPointer<Double>, offset: Int, exemplars: [UInt32: Exemplar]? = nil
     ) {
         switch f.type {
         case .counter, .gauge:
@@ -229,6 +271,7 @@ public enum ExpositionRenderer {
             writeLabels(&w, f, labels, extra: nil)
             w.append(byte: 0x20)
             w.value(v[offset])
+            writeExemplar(&w, exemplars, slot: offset)
             w.append(byte: 0x0A)
         case .histogram:
             let n = f.bucketCount
@@ -239,6 +282,7 @@ public enum ExpositionRenderer {
                 writeLabels(&w, f, labels, extra: f.bucketLabels[b])
                 w.append(byte: 0x20)
                 w.value(b < n ? cumulative : v[offset + n + 1])
+                writeExemplar(&w, exemplars, slot: offset + b)
                 w.append(byte: 0x0A)
             }
             writeSumCount(&w, f, labels, sum: v[offset + n], count: v[offset + n + 1])

@@ -55,6 +55,9 @@ public struct FamilyDescriptor: Sendable, Equatable {
     /// The series names this family puts in the exposition; two families may not share one.
     public var exposedNames: [String] {
         switch type {
+        case .counter where name.hasSuffix("_total"):
+            // OpenMetrics names a counter's family without `_total`: that name is taken too.
+            return [name, String(name.dropLast("_total".count))]
         case .counter, .gauge: return [name]
         case .histogram: return [name, name + "_bucket", name + "_sum", name + "_count"]
         case .summary: return [name, name + "_sum", name + "_count"]

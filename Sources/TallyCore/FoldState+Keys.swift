@@ -12,7 +12,7 @@ extension FoldState {
                 stats.valuelessTags += 1
                 continue
             }
-            if isServiceTag(line, tag.key) { continue }
+            if tag.role != TagRole.label.rawValue { continue }
             var matched = false
             let keyLength = tag.key.count
             let keyStart = line.baseAddress! + tag.key.lowerBound
@@ -59,7 +59,7 @@ extension FoldState {
                 stats.valuelessTags += 1
                 continue
             }
-            if isServiceTag(line, tag.key) { continue }
+            if tag.role != TagRole.label.rawValue { continue }
             let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
             guard let name = MetricName.sanitizeLabel(raw) else {
                 return LineError(
@@ -100,12 +100,44 @@ extension FoldState {
         return false
     }
 
+    /// What a tag with a value is to the fold: a label, or one of the tags that never is one.
+    enum TagRole: UInt8 {
+        case label, service, serviceName, traceID, spanID
+    }
+
+    /// Told apart by length first: most tags are none of these and cost one compare.
     @inline(__always)
-    func isServiceTag(_ line: UnsafeRawBufferPointer, _ key: Range<Int>) -> Bool {
-        let n = key.count
-        guard n == 7 || n == 12 else { return false }
+    static func role(_ line: UnsafeRawBufferPointer, _ key: Range<Int>) -> TagRole {
         let p = line.baseAddress! + key.lowerBound
-        return n == 7 ? Self.memEqual(p, "service") : Self.memEqual(p, "service_name")
+        switch key.count {
+        case 7:
+            if memEqual(p, "service") { return .service }
+            return memEqual(p, "span_id") ? .spanID : .label
+        case 8: return memEqual(p, "trace_id") ? .traceID : .label
+        case 12: return memEqual(p, "service_name") ? .serviceName : .label
+        default: return .label
+        }
+    }
+
+    /// The line's exemplar, for a counter or a histogram whose ids fit OpenMetrics' limit;
+    /// anything else is counted and the line folds without one.
+    @inline(never)
+    func exemplar(
+        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView, now: Double,
+        stats: inout IngestStats
+    ) -> ExemplarInput? {
+        guard info.type == .counter || info.type == .histogram else {
+            stats.exemplarsNotApplicable += 1
+            return nil
+        }
+        let input = ExemplarInput(
+            trace: UnsafeRawBufferPointer(rebasing: line[trace]), span: UnsafeRawBufferPointer(rebasing: line[span]),
+            time: now)
+        guard input.fits else {
+            stats.exemplarsTooLong += 1
+            return nil
+        }
+        return input
     }
 
     @inline(__always)

@@ -197,15 +197,30 @@ struct FoldState {
         // with the line itself (value, family, type, unit, labels): a sender fixing a line
         // learns the most useful thing first.
         var tagService: Int? = nil
-        var tagServiceIsName = false
         var serviceError: LineError? = nil
         stats.unknownFields += parsed.unknownFields
         var tags = TagIterator(line, parsed.tags, separator: parsed.tagStyle.separator)
         tagList.reset()
-        while let tag = tags.next() {
+        var trace = 0..<0
+        var span = 0..<0
+        while var tag = tags.next() {
+            guard tag.hasValue else {
+                tagList.append(tag)
+                continue
+            }
+            let role = Self.role(line, tag.key)
+            tag.role = role.rawValue
             tagList.append(tag)  // scanned once; the label pass below walks this list
-            guard tag.hasValue, isServiceTag(line, tag.key), serviceError == nil else { continue }
-            let isName = tag.key.count == 12
+            guard role != .label else { continue }
+            if role == .traceID {
+                trace = tag.value
+                continue
+            }
+            if role == .spanID {
+                span = tag.value
+                continue
+            }
+            guard serviceError == nil else { continue }
             let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
             guard let s = serviceNames.index(of: value) else {
                 serviceError = LineError(
@@ -220,7 +235,6 @@ struct FoldState {
                 continue
             }
             tagService = s
-            tagServiceIsName = isName
         }
         var nameRange = parsed.name
         var prefixService: Int? = nil
@@ -356,13 +370,17 @@ struct FoldState {
         if let serviceError { return serviceError }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
+        let exemplar =
+            trace.isEmpty ? nil : exemplar(line, trace: trace, span: span, info: info, now: now, stats: &stats)
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,
-                generation: generation, stamp: stamp, u)
+                generation: generation, stamp: stamp, u, exemplar: exemplar)
         }
         switch refusal {
-        case nil: return nil
+        case nil:
+            if exemplar != nil { stats.exemplarsKept += 1 }
+            return nil
         case .stale?:
             // A reload swapped the catalogue while this line was on its way: resolve it again.
             dropCaches(generation: registry.families.generation)

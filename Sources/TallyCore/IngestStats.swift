@@ -14,6 +14,11 @@ public struct IngestStats: Sendable {
     public var valuelessTags = 0
     /// Tags given twice in one line (the last one wins).
     public var duplicateTags = 0
+    /// `trace_id` tags kept as their series' exemplar; on a gauge or summary (which have
+    /// none in OpenMetrics); over OpenMetrics' 128 code points.
+    public var exemplarsKept = 0
+    public var exemplarsNotApplicable = 0
+    public var exemplarsTooLong = 0
     /// Tags a documented family does not document, per family id and tag name.
     var droppedTagKeys = ByteKeyTable(capacity: 16)
     var droppedTagCounts: [Int] = []
@@ -110,6 +115,9 @@ public struct IngestStats: Sendable {
         unknownFields += other.unknownFields
         valuelessTags += other.valuelessTags
         duplicateTags += other.duplicateTags
+        exemplarsKept += other.exemplarsKept
+        exemplarsNotApplicable += other.exemplarsNotApplicable
+        exemplarsTooLong += other.exemplarsTooLong
         droppedTagsOther += other.droppedTagsOther
         Self.add(&linesByService, other.linesByService)
         Self.add(&rejectedByService, other.rejectedByService)

@@ -137,14 +137,14 @@ public final class Registry: @unchecked Sendable {
     @inline(__always)
     func apply(
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
+        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: ExemplarInput? = nil
     ) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
             return stores.withUnsafeMutableBufferPointer { stores in
                 stores[service].fold(
-                    key, hash: hash, width: width, stamp: stamp, updates,
+                    key, hash: hash, width: width, stamp: stamp, updates, exemplar: exemplar,
                     setMax: setMaxValues.load(ordering: .relaxed)
                 ) {
                     admitSeries(service: service, family: family)

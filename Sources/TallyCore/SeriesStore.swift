@@ -15,6 +15,9 @@ public struct SeriesStore: Sendable {
     /// Set series (`|s`) by value offset. The series' value is the number of members seen
     /// within the set window.
     var sets: [UInt32: SetMembers] = [:]
+    /// The latest exemplar per value slot: a counter's value, or a histogram bucket
+    /// (`offset + bucket`, the +Inf bucket at `offset + bucket count`).
+    public internal(set) var exemplars: [UInt32: Exemplar] = [:]
 
     /// Member hash → stamp of its last sighting, and a lower bound of those stamps, so the
     /// once-a-second prune skips a set with nothing old enough in O(1).
@@ -49,6 +52,7 @@ public struct SeriesStore: Sendable {
 
     public var allocatedBytes: Int {
         table.allocatedBytes + offsets.capacity * 4 + stamps.capacity * 4 + values.capacity * 8
+            + exemplars.count * 96  // an estimate: the entry, and an id buffer of ~50 bytes
     }
 
     /// Adds a member to the set series at `offset`; false when the set is full.
@@ -95,6 +99,11 @@ public struct SeriesStore: Sendable {
             }
             rebuilt.values.append(contentsOf: values[start..<end])
             if let members = sets[UInt32(start)] { rebuilt.sets[UInt32(offset)] = members }
+            if !exemplars.isEmpty {
+                for slot in start..<end {
+                    if let e = exemplars[UInt32(slot)] { rebuilt.exemplars[UInt32(offset + slot - start)] = e }
+                }
+            }
         }
         self = rebuilt
         return removed
@@ -120,7 +129,8 @@ extension SeriesStore {
     @inline(__always)
     mutating func fold(
         _ key: UnsafeRawBufferPointer, hash: UInt64, width: Int, stamp: UInt32,
-        _ updates: UnsafeBufferPointer<SampleUpdate>, setMax: Int, admit: () -> Registry.Refusal?
+        _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: ExemplarInput? = nil, setMax: Int,
+        admit: () -> Registry.Refusal?
     ) -> Registry.Refusal? {
         let index: Int
         if let i = table.find(key, hash: hash) {
@@ -148,11 +158,27 @@ extension SeriesStore {
                 }
             }
         }
+        if let exemplar { keep(exemplar, offset: offset, updates) }
         guard members else { return nil }
         var overflow = false
         for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) {
             overflow = true
         }
         return overflow ? .setOverflow(limit: setMax) : nil
+    }
+
+    /// The exemplar of the line's last increment or observation (the fold passes one only
+    /// for counters and histograms).
+    @inline(never)
+    mutating func keep(_ exemplar: ExemplarInput, offset: Int, _ updates: UnsafeBufferPointer<SampleUpdate>) {
+        guard let last = updates.last else { return }
+        switch last {
+        case .add(let x):
+            exemplars[UInt32(offset), default: Exemplar()].set(exemplar, value: x)
+        case .observe(let bucket, _, let value, _):
+            exemplars[UInt32(offset + bucket), default: Exemplar()].set(exemplar, value: value)
+        case .set, .summarize, .member:
+            break
+        }
     }
 }

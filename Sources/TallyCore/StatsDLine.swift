@@ -192,6 +192,8 @@ public struct TagIterator: IteratorProtocol {
         public var key: Range<Int>
         public var value: Range<Int>
         public var hasValue: Bool
+        /// What the fold makes of the tag (`FoldState.TagRole`), set once when it is scanned.
+        var role: UInt8 = 0
     }
 
     let line: UnsafeRawBufferPointer

@@ -97,6 +97,33 @@ public struct TextWriter: ~Copyable {
         append(byte: 0x0A)
     }
 
+    /// OpenMetrics' `# TYPE`, `# UNIT` (when the name ends in it) and `# HELP` (with `"`
+    /// escaped as well). `name` is the family's: a counter's without `_total`.
+    public mutating func openMetricsHeader(name: String, help: String, type: FamilyType, unit: FamilyUnit) {
+        append("# TYPE ")
+        append(name)
+        append(byte: 0x20)
+        append(type.rawValue)
+        if unit != .none && name.hasSuffix("_" + unit.rawValue) {
+            append("\n# UNIT ")
+            append(name)
+            append(byte: 0x20)
+            append(unit.rawValue)
+        }
+        append("\n# HELP ")
+        append(name)
+        append(byte: 0x20)
+        for b in help.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\""): append("\\\"")
+            case 0x0A: append("\\n")
+            default: append(byte: b)
+            }
+        }
+        append(byte: 0x0A)
+    }
+
     /// A label value with `\`, `"` and newline escaped.
     @inline(__always) public mutating func labelValue(_ v: UnsafeRawBufferPointer) {
         var clean = true

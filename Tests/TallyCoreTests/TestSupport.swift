@@ -62,9 +62,10 @@ final class Harness {
 
     var reasons: [RejectReason] { rejections.withLock { $0.map(\.reason) } }
 
-    func render(_ service: String, now: Double = 1000) -> String {
+    func render(_ service: String, now: Double = 1000, format: ExpositionFormat = .text) -> String {
         let i = testServices.firstIndex(of: service)!
-        return String(decoding: ExpositionRenderer.render(registry, service: i, now: now), as: UTF8.self)
+        return String(
+            decoding: ExpositionRenderer.render(registry, service: i, now: now, format: format), as: UTF8.self)
     }
 
     /// The value of the sample line starting with `series ` in `service`'s exposition.

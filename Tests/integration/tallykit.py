@@ -226,7 +226,10 @@ class Tallyd:
             def ready():
                 if self.proc.poll() is not None:
                     raise _Exited(self.proc.returncode)
-                return all(http_get(p, "/metrics", timeout=1)[0] == 200 for p in ports)
+                if not all(http_get(p, "/metrics", timeout=1)[0] == 200 for p in ports):
+                    return False
+                # Endpoints answer a moment before the daemon says it is ready (all bound, state restored).
+                return not self.admin_port or http_get(self.admin_port, "/-/ready", timeout=1)[0] == 200
             try:
                 wait_until(ready, timeout=timeout, what="tallyd endpoints to answer")
                 return self

@@ -61,7 +61,7 @@ def test_self_metrics_name_the_culprit_and_pass_promtool():
         assert s[("tally_lines_received_total", frozenset({("transport", "udp"), ("service", "order_executor")}))] == 2
         assert s[("tally_cardinality_limited_total", frozenset({("service", "order_executor"),
                                                                ("family", "orders_placed_total")}))] == 1
-        assert s[("tally_scrapes_total", frozenset({("service", "order_executor")}))] >= 2
+        assert s[("tally_scrapes_total", frozenset({("service", "order_executor"), ("format", "text")}))] >= 2
         assert s[("tally_scrape_duration_seconds_count", frozenset({("service", "order_executor")}))] >= 2
         assert s[("tally_scrape_bytes", frozenset({("service", "order_executor")}))] > 100
         assert s[("tally_config_reloads_total", frozenset({("result", "success")}))] == 0

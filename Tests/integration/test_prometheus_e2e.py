@@ -1,7 +1,9 @@
 """A real Prometheus (Debian's 2.42) scraping a real tallyd with all six services, fed by the
 real datadog and statsd clients for each of the seed's 11 categories: every seed PromQL
 expression (as fixed in config/prometheus) and every recording rule returns data, ServiceDown
-fires for a service that went silent, and every target is healthy.
+fires for a service that went silent, and every target is healthy. Prometheus scrapes in
+OpenMetrics (what it asks for first), and with exemplar storage on it serves the trace ids the
+clients sent as exemplars from /api/v1/query_exemplars.
 
 The shipped config and rules are used as they are, rewritten only for ports, intervals and
 `for:` durations (seconds instead of minutes, so the test takes seconds)."""
@@ -86,9 +88,11 @@ def traffic(d):
     oe = ["service:order_executor", "order_type:limit", "symbol:BTCUSDT"]
     for _ in range(2):
         dd.increment("orders_placed_total", tags=oe + ["side:buy"])
+    dd.increment("orders_placed_total", tags=oe + ["side:sell", f"trace_id:{TRACE_ID}", f"span_id:{SPAN_ID}"])
     dd.increment("orders_filled_total", tags=oe)
     dd.increment("orders_cancelled_total", tags=["service:order_executor", "symbol:ETHUSDT", "reason:timeout"])
-    dd.timing("order_execution_duration_seconds", 300, tags=["service:order_executor", "order_type:limit"])
+    dd.timing("order_execution_duration_seconds", 300, tags=["service:order_executor", "order_type:limit",
+                                                             f"trace_id:{TRACE_ID}"])
     dd.gauge("active_positions_count", 3, tags=["service:order_executor", "strategy_id:momentum_v1"])
     dd.gauge("position_pnl_usd", 12.5, tags=["service:risk_manager", "position_id:pos_1", "symbol:BTCUSDT"])
     dd.gauge("position_pnl_usd", -3, tags=["service:risk_manager", "position_id:pos_2", "symbol:BTCUSDT"])
@@ -112,6 +116,10 @@ def traffic(d):
     dd.increment("alert_delivery_success_total", tags=al + ["channel:email"])
     dd.increment("alert_delivery_failures_total", tags=al + ["channel:telegram", "error_type:timeout"])
     dd.timing("alert_delivery_duration_seconds", 8000, tags=["service:alert_system", "channel:email"])
+
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+SPAN_ID = "00f067aa0ba902b7"
 
 
 def api(port, path, **params):
@@ -143,7 +151,8 @@ def test_prometheus_end_to_end(tmp_path):
         port = free_port()
         log = open(tmp_path / "prometheus.log", "wb")
         prom = subprocess.Popen([PROMETHEUS, f"--config.file={prom_dir / 'prometheus.yml'}",
-                                 f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                 f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+                                 "--enable-feature=exemplar-storage"],
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until(lambda: api(port, "/api/v1/targets")["activeTargets"], timeout=30, what="prometheus to start")
@@ -170,6 +179,20 @@ def test_prometheus_end_to_end(tmp_path):
             for dashboard, title, expr in panels:
                 wait_until(lambda: api(port, "/api/v1/query", query=expr)["result"], timeout=20,
                            what=f"{dashboard} / {title}: {expr}")
+            # Prometheus asked for OpenMetrics and got it: tallyd counted those scrapes...
+            assert wait_until(lambda: api(port, "/api/v1/query",
+                                          query='tally_scrapes_total{format="openmetrics"} > 0')["result"],
+                              timeout=20, what="OpenMetrics scrapes")
+            # ...and the exemplars came with them: the counter's and the histogram bucket's.
+            def exemplars(query):
+                now = time.time()
+                data = api(port, "/api/v1/query_exemplars", query=query, start=now - 600, end=now + 60)
+                return [(e["labels"], float(e["value"])) for series in data for e in series["exemplars"]]
+            assert wait_until(lambda: exemplars("orders_placed_total"), timeout=20, what="the counter's exemplar")
+            assert exemplars("orders_placed_total")[-1] == ({"trace_id": TRACE_ID, "span_id": SPAN_ID}, 1.0)
+            assert wait_until(lambda: exemplars("order_execution_duration_seconds_bucket"), timeout=20,
+                              what="the bucket's exemplar")
+            assert exemplars("order_execution_duration_seconds_bucket")[-1] == ({"trace_id": TRACE_ID}, 0.3)
             # api_gateway never sent: down past heartbeat_timeout, and ServiceDown fires.
             def firing():
                 alerts = api(port, "/api/v1/alerts")["alerts"]

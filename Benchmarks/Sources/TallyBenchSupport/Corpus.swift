@@ -56,12 +56,16 @@ public enum Corpus {
         return out
     }
 
-    /// `lines` counter lines over exactly `series` distinct series, in random order.
-    public static func counters(series: Int, lines: Int, seed: UInt64 = 7) -> [String] {
+    /// `lines` counter lines over exactly `series` distinct series, in random order; with
+    /// `trace`, each carries a W3C-sized `trace_id` and `span_id` (an exemplar).
+    public static func counters(series: Int, lines: Int, seed: UInt64 = 7, trace: Bool = false) -> [String] {
         var rng = SplitMix(seed: seed)
         return (0..<lines).map { i in
             let s = i < series ? i : Int(rng.next() % UInt64(series))
-            return "orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:SYM\(s),side:buy"
+            let line = "orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:SYM\(s),side:buy"
+            guard trace else { return line }
+            let t = String(rng.next(), radix: 16) + String(rng.next(), radix: 16)
+            return line + ",trace_id:\(t),span_id:\(String(rng.next(), radix: 16))"
         }.shuffled(using: &rng)
     }
 

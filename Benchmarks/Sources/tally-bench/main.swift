@@ -70,11 +70,14 @@ extension String {
 switch command {
 case "fold":
     let lines = option("--lines", max(1_000_000, series))
-    let packets = Corpus.packets(Corpus.counters(series: series, lines: lines))
+    let trace = option("--trace", 0) != 0
+    let packets = Corpus.packets(Corpus.counters(series: series, lines: lines, trace: trace))
     let registry = Corpus.registry()
     let ingestor = Corpus.ingestor(registry)
     Corpus.fold(packets, into: ingestor)  // series exist: steady state
-    report("parse+fold counters, \(series) series", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
+    report(
+        "parse+fold counters\(trace ? " with trace_id+span_id" : ""), \(series) series", lines: lines,
+        measure { Corpus.fold(packets, into: ingestor) })
 case "mixed":
     let lines = option("--lines", 1_000_000)
     let packets = Corpus.packets(Corpus.mixed(lines: lines))
@@ -84,9 +87,10 @@ case "mixed":
 case "render":
     let registry = Corpus.registry()
     Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
+    let format: ExpositionFormat = option("--openmetrics", 0) != 0 ? .openMetrics : .text
     var size = 0
-    let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000).count }
-    print("render \(series) series: median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
+    let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000, format: format).count }
+    print("render \(series) series (\(format.rawValue)): median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
 case "memory", "memory-histogram":
     // Heap in use (mallinfo2) around the fold: the registry's whole cost, slack included.
     let histogram = command == "memory-histogram"
@@ -127,6 +131,6 @@ case "baseline":
     print("create \(series) series: tally \(String(format: "%.1f", tallyCreate.wall * 1000)) ms (parse included), swift-prometheus \(String(format: "%.1f", create.wall * 1000)) ms (pre-parsed) -> \(String(format: "%.1f", create.wall / tallyCreate.wall))x")
     print("render \(series) series: tally \(String(format: "%.2f", tallyRender.wall * 1000)) ms, swift-prometheus \(String(format: "%.2f", render.wall * 1000)) ms (\(size) bytes) -> \(String(format: "%.1f", render.wall / tallyRender.wall))x")
 default:
-    print("usage: tally-bench fold|mixed|render|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
+    print("usage: tally-bench fold [--trace 1]|mixed|render [--openmetrics 1]|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
     exit(2)
 }

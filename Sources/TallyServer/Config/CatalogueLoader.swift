@@ -50,7 +50,7 @@ public enum CatalogueLoader {
             switch error {
             case .invalidFamilyName(let n), .duplicateFamily(let n), .counterWithoutTotal(let n): name = n
             case .invalidLabelName(let f, _), .duplicateLabel(let f, _), .reservedLabel(let f, _),
-                .badBuckets(let f, _):
+                .exemplarLabel(let f, _), .badBuckets(let f, _):
                 name = f
             }
             let index = families.lastIndex { $0.name == name }

@@ -121,6 +121,18 @@ enum AdminExposition {
             name: "tally_tags_valueless_total", help: "Tags without ':' (they cannot become labels), dropped.",
             type: .counter, integer: Int64(total.valuelessTags))
 
+        w.header(
+            name: "tally_exemplars_total",
+            help: "trace_id tags: kept as the series' exemplar (OpenMetrics), or not: on a gauge or summary, or "
+                + "over OpenMetrics' 128 characters.", type: .counter)
+        w.append("tally_exemplars_total{result=\"kept\"} ")
+        w.integer(Int64(total.exemplarsKept))
+        w.append("\ntally_exemplars_total{result=\"not_counter_or_histogram\"} ")
+        w.integer(Int64(total.exemplarsNotApplicable))
+        w.append("\ntally_exemplars_total{result=\"too_long\"} ")
+        w.integer(Int64(total.exemplarsTooLong))
+        w.append(byte: 0x0A)
+
         w.single(
             name: "tally_tags_duplicate_total", help: "Tags given twice in one line (the last one wins).",
             type: .counter, integer: Int64(total.duplicateTags))

@@ -59,7 +59,8 @@ struct AdminRoutes: Sendable {
                     let names = registry.services.names.joined(separator: ", ")
                     return .text("unknown service '\(name)'; the configured services: \(names)\n", status: .notFound)
                 }
-                return MetricsRoute.render(registry: registry, service: service, scrapes: scrapes)
+                return MetricsRoute.render(
+                    registry: registry, service: service, format: request.format, scrapes: scrapes)
             }
             return .init(
                 status: .ok, contentType: ExpositionRenderer.contentType,

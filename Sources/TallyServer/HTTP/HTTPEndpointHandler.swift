@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import TallyCore
 
 /// A minimal HTTP/1.1 responder. What each request gets is decided by `route`, called on the
 /// endpoint's event loop: a response now, one later (a reload runs in its own service), or nil
@@ -33,9 +34,12 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         var path: String
         /// `?a=1&b=2`, percent-decoding left out (names and values here are plain words).
         var query: [String: String]
+        /// What the `Accept` header asks for.
+        var format: ExpositionFormat
 
-        init(method: HTTPMethod, uri: String) {
+        init(method: HTTPMethod, uri: String, accept: String? = nil) {
             self.method = method
+            format = ExpositionFormat(accept: accept)
             let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
             path = String(parts.first ?? "")
             var query: [String: String] = [:]
@@ -92,7 +96,9 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         inFlight.begin()
-        let request = Request(method: head.method, uri: head.uri)
+        let accept = head.headers["Accept"]
+        let request = Request(
+            method: head.method, uri: head.uri, accept: accept.isEmpty ? nil : accept.joined(separator: ","))
         switch route(request, context.eventLoop) {
         case .now(let response)?:
             write(response, head: head, context: context)

@@ -10,15 +10,17 @@ enum MetricsRoute {
     static func make(registry: Registry, service: EndpointTarget, scrapes: ScrapeStats) -> HTTPEndpointHandler.Route {
         HTTPEndpointHandler.readOnly { request in
             guard request.path == "/metrics", let index = registry.services.index(of: service.name) else { return nil }
-            return render(registry: registry, service: index, scrapes: scrapes)
+            return render(registry: registry, service: index, format: request.format, scrapes: scrapes)
         }
     }
 
-    static func render(registry: Registry, service: Int, scrapes: ScrapeStats) -> HTTPEndpointHandler.Response {
+    static func render(
+        registry: Registry, service: Int, format: ExpositionFormat, scrapes: ScrapeStats
+    ) -> HTTPEndpointHandler.Response {
         let started = MonotonicClock.now()
-        let body = ExpositionRenderer.render(registry, service: service, now: WallClock.now())
-        scrapes.record(service: service, seconds: MonotonicClock.now() - started, bytes: body.count)
-        return .init(status: .ok, contentType: ExpositionRenderer.contentType, body: body)
+        let body = ExpositionRenderer.render(registry, service: service, now: WallClock.now(), format: format)
+        scrapes.record(service: service, format: format, seconds: MonotonicClock.now() - started, bytes: body.count)
+        return .init(status: .ok, contentType: format.contentType, body: body)
     }
 }
 

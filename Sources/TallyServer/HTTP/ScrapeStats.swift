@@ -2,12 +2,14 @@ import Synchronization
 import TallyCore
 
 /// Scrapes of each service's /metrics (its own endpoint and the admin endpoint's
-/// `?service=`): how many, how long (a histogram), how big the last body was.
+/// `?service=`): how many (by format), how long (a histogram), how big the last body was.
 final class ScrapeStats: Sendable {
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
     struct PerService: Sendable {
         var count = 0
+        /// By `ExpositionFormat.allCases` index.
+        var byFormat = [Int](repeating: 0, count: ExpositionFormat.allCases.count)
         var sum = 0.0
         /// Non-cumulative: `bucketCounts[i]` holds durations in (buckets[i-1], buckets[i]];
         /// the last slot is +Inf.
@@ -17,12 +19,14 @@ final class ScrapeStats: Sendable {
 
     private let state = Mutex<[Int: PerService]>([:])
 
-    func record(service: Int, seconds: Double, bytes: Int) {
+    func record(service: Int, format: ExpositionFormat = .text, seconds: Double, bytes: Int) {
+        let f = ExpositionFormat.allCases.firstIndex(of: format)!
         var b = 0
         while b < Self.buckets.count && seconds > Self.buckets[b] { b += 1 }
         state.withLock { all in
             var s = all[service, default: PerService()]
             s.count += 1
+            s.byFormat[f] += 1
             s.sum += seconds
             s.bucketCounts[b] += 1
             s.lastBytes = bytes
@@ -35,14 +39,20 @@ final class ScrapeStats: Sendable {
     /// The three families, for every configured service (zeros before its first scrape).
     func render(_ w: inout TextWriter, services: [String], active: [Int]) {
         let all = self.all
-        w.header(name: "tally_scrapes_total", help: "Scrapes of each service's /metrics.", type: .counter)
+        w.header(
+            name: "tally_scrapes_total", help: "Scrapes of each service's /metrics, by format (text or openmetrics).",
+            type: .counter)
         for i in active {
             let name = services[i]
-            w.append("tally_scrapes_total{service=\"")
-            w.labelValue(name)
-            w.append("\"} ")
-            w.integer(Int64(all[i]?.count ?? 0))
-            w.append(byte: 0x0A)
+            for (f, format) in ExpositionFormat.allCases.enumerated() {
+                w.append("tally_scrapes_total{service=\"")
+                w.labelValue(name)
+                w.append("\",format=\"")
+                w.append(format.rawValue)
+                w.append("\"} ")
+                w.integer(Int64(all[i]?.byFormat[f] ?? 0))
+                w.append(byte: 0x0A)
+            }
         }
         w.header(
             name: "tally_scrape_duration_seconds", help: "Time to render each service's /metrics body.",

@@ -40,7 +40,7 @@ import Testing
         #expect(text.contains("tally_build_info{version=\"\(AdminExposition.version)\"} 1\n"))
         #expect(text.contains("process_start_time_seconds 1700000000"))
         #expect(text.contains("tally_config_reloads_total{result=\"failure\"} 0\n"))
-        #expect(text.contains("tally_scrapes_total{service=\"risk_manager\"} 0\n"))
+        #expect(text.contains("tally_scrapes_total{service=\"risk_manager\",format=\"text\"} 0\n"))
         // No state file configured: no state metrics.
         #expect(!text.contains("tally_state_saves_total"))
     }
