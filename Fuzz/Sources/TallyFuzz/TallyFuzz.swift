@@ -36,7 +36,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // The exposition stays well-formed whatever went in: every line is a comment or a
         // sample `name{labels} value`, with no raw newline or invalid UTF-8 inside.
         for service in 0..<3 {
-            let text = ExpositionRenderer.render(registry, service: service, now: 1000)
+          for format in ExpositionFormat.allCases {
+            let text = ExpositionRenderer.render(registry, service: service, now: 1000, format: format)
             precondition(String(validating: text, as: UTF8.self) != nil, "exposition is not UTF-8")
             var start = 0
             for i in 0..<text.count where text[i] == 0x0A {
@@ -48,6 +49,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 start = i + 1
             }
             precondition(start == text.count, "exposition does not end with a newline")
+          }
         }
     }
     if runs % 512 == 0 {
