@@ -8,9 +8,9 @@ mode=${1:-run}
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libsystemd-dev zlib1g-dev pkg-config; do have_pkg "$p" || need+=("$p"); done
+for p in libsystemd-dev zlib1g-dev libcrypt-dev pkg-config; do have_pkg "$p" || need+=("$p"); done
 if [ "$mode" = test ]; then
-  for p in prometheus socat curl python3-venv systemd chromium fonts-dejavu-core; do have_pkg "$p" || need+=("$p"); done
+  for p in prometheus socat curl python3-venv systemd chromium fonts-dejavu-core openssl; do have_pkg "$p" || need+=("$p"); done
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${need[*]}"
@@ -21,14 +21,14 @@ fi
 
 if [ "$mode" = test ]; then
   venv=.build/venv
-  stamp=$venv/.tally-deps-3
+  stamp=$venv/.tally-deps-4
   if [ ! -f "$stamp" ]; then
     echo "install-deps: Python venv in $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check \
       "datadog>=0.49" "statsd>=4.0" "prometheus-client>=0.19" "pytest>=7.4" "PyYAML>=6" \
-      "setuptools>=61" "wheel"
+      "setuptools>=61" "wheel" "bcrypt>=4"
     touch "$stamp"
   fi
 fi

@@ -12,6 +12,8 @@ struct FoldState {
     var keyStorage: RawBuffer<UInt8>
     var keyCapacity: Int
     var key: UnsafeMutableRawPointer { keyStorage.raw }
+    /// The current line's exemplar, when it has one (see `fold`).
+    let exemplarStorage = RawBuffer<ExemplarInput>(capacity: 1)
     var keyLength = 0
     /// The current line's service and family once known (-1 before), for the per-service and
     /// per-family counts.
@@ -370,8 +372,14 @@ struct FoldState {
         if let serviceError { return serviceError }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
-        let exemplar =
-            trace.isEmpty ? nil : exemplar(line, trace: trace, span: span, info: info, now: now, stats: &stats)
+        // By pointer, so a line without one passes a null word to the store, nothing more.
+        var exemplar: UnsafePointer<ExemplarInput>? = nil
+        if !trace.isEmpty,
+            let input = self.exemplar(line, trace: trace, span: span, info: info, now: now, stats: &stats)
+        {
+            exemplarStorage.pointer.pointee = input
+            exemplar = UnsafePointer(exemplarStorage.pointer)
+        }
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,

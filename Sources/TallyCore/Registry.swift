@@ -137,7 +137,8 @@ public final class Registry: @unchecked Sendable {
     @inline(__always)
     func apply(
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: ExemplarInput? = nil
+        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>,
+        exemplar: UnsafePointer<ExemplarInput>? = nil
     ) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.

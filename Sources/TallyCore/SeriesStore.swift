@@ -129,7 +129,7 @@ extension SeriesStore {
     @inline(__always)
     mutating func fold(
         _ key: UnsafeRawBufferPointer, hash: UInt64, width: Int, stamp: UInt32,
-        _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: ExemplarInput? = nil, setMax: Int,
+        _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: UnsafePointer<ExemplarInput>? = nil, setMax: Int,
         admit: () -> Registry.Refusal?
     ) -> Registry.Refusal? {
         let index: Int
@@ -158,7 +158,7 @@ extension SeriesStore {
                 }
             }
         }
-        if let exemplar { keep(exemplar, offset: offset, updates) }
+        if let exemplar { keep(exemplar.pointee, offset: offset, updates) }
         guard members else { return nil }
         var overflow = false
         for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) {

@@ -35,7 +35,7 @@ struct Tally: ParsableCommand {
         version: TallyVersion.current,
         subcommands: [
             Send.self, Count.self, Gauge.self, Observe.self, SetMember.self, Time.self, Up.self, Down.self,
-            Status.self, Top.self, Load.self,
+            Status.self, Top.self, Load.self, HashPassword.self,
         ])
 }
 

@@ -15,7 +15,7 @@ struct Tallyd: AsyncParsableCommand {
         abstract:
             "Receive StatsD/DogStatsD lines, fold them into the documented metric families, and serve one "
             + "Prometheus /metrics endpoint per service.",
-        usage: "tallyd [--config FILE] [--state-file FILE] | --check-config FILE | --version",
+        usage: "tallyd [--config FILE] [--state-file FILE] [--web.config.file FILE] | --check-config FILE | --version",
         discussion: """
             SEND lines over UDP or TCP (127.0.0.1:8125 by default; TCP lines end
             with \\n) or to Unix datagram sockets (ingest.unix), several per packet:
@@ -53,6 +53,8 @@ struct Tallyd: AsyncParsableCommand {
               and exits 0.
             ADMIN (127.0.0.1:9102): / status page, /api/v1/status, /metrics,
               /-/healthy, /-/ready, POST /-/reload; tally status, tally top.
+            EXPOSED? --web.config.file adds TLS and basic auth to every endpoint
+              (Prometheus exporter-toolkit format; hashes from tally hash-password).
             SYSTEMD: Type=notify (READY, STATUS, WATCHDOG while every loop answers),
               socket activation by FileDescriptorName; see systemd/tally.service.
             """,
@@ -78,6 +80,14 @@ struct Tallyd: AsyncParsableCommand {
     var stateFile: String?
 
     @Option(
+        name: .customLong("web.config.file"),
+        help: ArgumentHelp(
+            "exporter-toolkit web config (TLS, basic auth, headers) for every HTTP endpoint (overrides "
+                + "web_config_file in the config). See README: Securing tallyd.",
+            valueName: "file"))
+    var webConfigFile: String?
+
+    @Option(
         name: .long,
         help: ArgumentHelp(
             "Check a configuration file (and the catalogue it names), print what is wrong, and exit 0 if it is "
@@ -97,7 +107,9 @@ struct Tallyd: AsyncParsableCommand {
         if let path = checkConfig {
             // Everything start-up would check before binding, and nothing that makes a thread.
             do {
-                let loaded = try LoadedConfig(try Self.load(path))
+                var config = try Self.load(path)
+                if let webConfigFile { config.webConfigFile = webConfigFile }
+                let loaded = try LoadedConfig(config)
                 for warning in loaded.warnings { StandardError.print("tallyd: warning: \(warning)") }
                 print(
                     "\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
@@ -107,10 +119,12 @@ struct Tallyd: AsyncParsableCommand {
             }
         }
         let stateFile = self.stateFile
+        let webConfigFile = self.webConfigFile
         let loaded: LoadedConfig
         do {
             var config = try configPath.map(Self.load) ?? TallyConfig.embeddedDefault()
             if let stateFile { config.stateFile = stateFile }
+            if let webConfigFile { config.webConfigFile = webConfigFile }
             loaded = try LoadedConfig(config)
         } catch {
             Self.fail("\(error)")
@@ -127,6 +141,7 @@ struct Tallyd: AsyncParsableCommand {
             options.reloadConfig = {
                 var c = try Self.load(path)
                 if let stateFile { c.stateFile = stateFile }
+                if let webConfigFile { c.webConfigFile = webConfigFile }
                 return c
             }
         }

@@ -100,10 +100,15 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def http_get(port, path="/metrics", method="GET", timeout=5.0):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+def http_get(port, path="/metrics", method="GET", timeout=5.0, ssl_context=None, auth=None, headers=None):
+    """(status, headers, body); `ssl_context` makes it https, `auth` is (user, password)."""
+    scheme = "https" if ssl_context else "http"
+    req = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}", method=method, headers=headers or {})
+    if auth:
+        import base64
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=ssl_context) as r:
             return r.status, dict(r.headers), r.read().decode("utf-8")
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read().decode("utf-8")
@@ -160,11 +165,13 @@ def lines_for_all_families(service):
 
 class Tallyd:
     def __init__(self, extra_yaml="", services=None, admin=True, udp_count=1, args=None, unix=None, ingest_yaml="",
-                 env=None, prefix=None, pass_fds=()):
+                 env=None, prefix=None, pass_fds=(), client=None):
         """unix: {name: service-or-None}; each becomes a socket at self.unix_path(name).
         env: extra environment; prefix: a command tallyd runs under (systemd-socket-activate);
-        pass_fds: descriptors to inherit (socket activation by hand)."""
+        pass_fds: descriptors to inherit (socket activation by hand); client: http_get's
+        ssl_context/auth for a daemon behind a web config."""
         self.env = env or {}
+        self.client = client or {}
         self.prefix = prefix or []
         self.pass_fds = pass_fds
         self._service_names = list(services or SERVICES)
@@ -226,10 +233,10 @@ class Tallyd:
             def ready():
                 if self.proc.poll() is not None:
                     raise _Exited(self.proc.returncode)
-                if not all(http_get(p, "/metrics", timeout=1)[0] == 200 for p in ports):
+                if not all(http_get(p, "/metrics", timeout=1, **self.client)[0] == 200 for p in ports):
                     return False
                 # Endpoints answer a moment before the daemon says it is ready (all bound, state restored).
-                return not self.admin_port or http_get(self.admin_port, "/-/ready", timeout=1)[0] == 200
+                return not self.admin_port or http_get(self.admin_port, "/-/ready", timeout=1, **self.client)[0] == 200
             try:
                 wait_until(ready, timeout=timeout, what="tallyd endpoints to answer")
                 return self
@@ -292,13 +299,13 @@ class Tallyd:
 
     # reading
     def scrape(self, service):
-        status, headers, body = http_get(self.services[service])
+        status, headers, body = http_get(self.services[service], **self.client)
         assert status == 200, (status, body)
         assert headers.get("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
         return body
 
     def admin(self):
-        status, _, body = http_get(self.admin_port)
+        status, _, body = http_get(self.admin_port, **self.client)
         assert status == 200
         return body
 

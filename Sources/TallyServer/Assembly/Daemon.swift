@@ -62,13 +62,18 @@ public enum Daemon {
             let sampler = StatusSampler(registry: registry)
             let ingestors = IngestorFactory(registry: registry, config: config, logger: logger, recent: recent)
             let liveness = Liveness()
-            let inFlight = InFlightRequests()
+            let serving = HTTPServing(
+                maxConnections: config.httpMaxConnections,
+                security: try WebSecurity(loaded.web, pool: threads.security), logger: logger)
             let directory = ListenerDirectory()
             let scrapes = ScrapeStats()
+            let tcpSettings = TCPSettings(
+                idle: config.tcpIdleTimeout, maxLine: config.maxLineLength, maxConnections: config.tcpMaxConnections,
+                logger: logger)
             let admin = AdminRoutes(
                 registry: registry, startTime: startTime, state: state, debugHooks: options.debugHooks,
                 ingestLoops: threads.ingestLoops, listeners: directory, readiness: readiness, reloads: reloads,
-                reloadStats: reloadStats, scrapes: scrapes,
+                reloadStats: reloadStats, scrapes: scrapes, serving: serving, tcpSettings: tcpSettings,
                 status: StatusSources(
                     registry: registry, startTime: startTime,
                     configPath: config.locations.source.isEmpty
@@ -77,8 +82,7 @@ public enum Daemon {
                     state: state))
             // The admin endpoint first: /-/ready says 503 while the state is restored.
             let adminEndpoint = try await HTTPListeners.bindAdmin(
-                config: config, activation: activation, threads: threads, inFlight: inFlight, route: admin.route)
-            let tcpSettings = TCPSettings(idle: config.tcpIdleTimeout, maxLine: config.maxLineLength)
+                config: config, activation: activation, threads: threads, serving: serving, route: admin.route)
             registry.setIngestSettings(
                 .init(
                     defaultService: config.defaultService, maxLineLength: config.maxLineLength,
@@ -95,7 +99,7 @@ public enum Daemon {
                     logger: logger)
                 do {
                     let endpoints = try await HTTPListeners.bindServices(
-                        config: config, activation: activation, threads: threads, inFlight: inFlight,
+                        config: config, activation: activation, threads: threads, serving: serving,
                         serviceRoute: { MetricsRoute.make(registry: registry, service: $0, scrapes: scrapes) })
                     http = HTTPListeners(services: endpoints, admin: adminEndpoint)
                 } catch {
@@ -109,7 +113,7 @@ public enum Daemon {
             }
             let live = LiveListeners(
                 ingest: ingest, http: http, config: config, activation: activation, threads: threads,
-                ingestors: ingestors, liveness: liveness, inFlight: inFlight, registry: registry, scrapes: scrapes,
+                ingestors: ingestors, liveness: liveness, serving: serving, registry: registry, scrapes: scrapes,
                 adminRoute: admin.route, tcpIngestors: tcpIngestors, tcpSettings: tcpSettings, logger: logger)
             let entries = live.entries(config: config)
             directory.publish(entries.list, udpPorts: entries.udpPorts)
@@ -120,7 +124,7 @@ public enum Daemon {
             if let state { services.append(StateSaveService(store: state, blocking: threads.blocking)) }
             services.append(ExpiryService(registry: registry, logger: logger))
             services.append(StatusSamplerService(sampler: sampler))
-            services.append(HTTPEndpointService(live: live, inFlight: inFlight))
+            services.append(HTTPEndpointService(live: live, serving: serving))
             services.append(UnixIngestService(live: live))
             services.append(DatagramIngestService(live: live, registry: registry))
             services.append(TCPIngestService(live: live))
@@ -132,7 +136,7 @@ public enum Daemon {
                 ReloadService(
                     hangups: hangups, requests: reloads, stats: reloadStats, load: options.reloadConfig,
                     initial: loaded, registry: registry, live: live, directory: directory, tcpSettings: tcpSettings,
-                    state: state, logger: logger))
+                    serving: serving, state: state, logger: logger))
 
             let group = ServiceGroup(
                 configuration: .init(

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import TallyCore
+import TallySystem
 
 #if canImport(Glibc)
     import Glibc
@@ -146,7 +147,12 @@ struct IngestListeners: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard settings.open.enter(limit: settings.maxConnections) else {
+                    settings.refuse(from: channel.remoteAddress?.ipAddress ?? "?")
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in settings.open.leave() }
+                return channel.eventLoop.makeCompletedFuture {
                     let (idle, maxLine) = settings.current
                     let ingestor = ingestorOfLoop[ObjectIdentifier(channel.eventLoop)]!.value
                     try channel.pipeline.syncOperations.addHandler(
@@ -207,13 +213,46 @@ struct TCPIngestors: Sendable {
 }
 
 /// What a TCP connection reads when it is accepted: `ingest.tcp_idle_timeout` and
-/// `ingest.max_line_length`, changed by a reload for the connections after it.
+/// `ingest.max_line_length`, changed by a reload for the connections after it; and how many
+/// may be open at once (`ingest.tcp_max_connections`), over every TCP listener.
 final class TCPSettings: Sendable {
     private let value: Mutex<(idle: Double, maxLine: Int)>
+    private let maxConnectionsValue: Atomic<Int>
+    let open = ConnectionCount()
+    private let refusedCount = Atomic<Int>(0)
+    private let lastLog = Mutex<(at: Double, held: Int)>((-Double.infinity, 0))
+    private let logger: Logger
 
-    init(idle: Double, maxLine: Int) { value = Mutex((idle, maxLine)) }
+    init(idle: Double, maxLine: Int, maxConnections: Int = 1024, logger: Logger = Logger(label: "tallyd")) {
+        value = Mutex((idle, maxLine))
+        maxConnectionsValue = Atomic(maxConnections)
+        self.logger = logger
+    }
 
     var current: (idle: Double, maxLine: Int) { value.withLock { $0 } }
+    var maxConnections: Int { maxConnectionsValue.load(ordering: .relaxed) }
+    var refused: Int { refusedCount.load(ordering: .relaxed) }
 
     func set(idle: Double, maxLine: Int) { value.withLock { $0 = (idle, maxLine) } }
+
+    func set(maxConnections: Int) { maxConnectionsValue.store(maxConnections, ordering: .relaxed) }
+
+    /// Counts a refused connection; logs at most once per 10 s with the number held back.
+    func refuse(from address: String) {
+        refusedCount.add(1, ordering: .relaxed)
+        let now = MonotonicClock.now()
+        let held: Int? = lastLog.withLock { s in
+            guard now - s.at >= 10 else {
+                s.held += 1
+                return nil
+            }
+            defer { s = (now, 0) }
+            return s.held
+        }
+        guard let held else { return }
+        let more = held > 0 ? "; \(held) more refused in the last 10s" : ""
+        logger.warning(
+            "TCP ingest: refused a connection from \(address): ingest.tcp_max_connections (\(maxConnections)) are open\(more)"
+        )
+    }
 }

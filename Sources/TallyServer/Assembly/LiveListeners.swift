@@ -68,7 +68,7 @@ final class LiveListeners: Sendable {
     let threads: Threads
     let ingestors: IngestorFactory
     let liveness: Liveness
-    let inFlight: InFlightRequests
+    let serving: HTTPServing
     let registry: Registry
     let scrapes: ScrapeStats
     let adminRoute: HTTPEndpointHandler.Route
@@ -79,14 +79,14 @@ final class LiveListeners: Sendable {
 
     init(
         ingest: IngestListeners, http: HTTPListeners, config: TallyConfig, activation: SocketActivation,
-        threads: Threads, ingestors: IngestorFactory, liveness: Liveness, inFlight: InFlightRequests,
+        threads: Threads, ingestors: IngestorFactory, liveness: Liveness, serving: HTTPServing,
         registry: Registry, scrapes: ScrapeStats, adminRoute: @escaping HTTPEndpointHandler.Route,
         tcpIngestors: TCPIngestors, tcpSettings: TCPSettings, logger: Logger
     ) {
         self.threads = threads
         self.ingestors = ingestors
         self.liveness = liveness
-        self.inFlight = inFlight
+        self.serving = serving
         self.registry = registry
         self.scrapes = scrapes
         self.adminRoute = adminRoute
@@ -173,7 +173,7 @@ final class LiveListeners: Sendable {
                 let target = EndpointTarget(service.name)
                 let endpoint = try await HTTPListeners.bindService(
                     name: service.name, target: target, host: address.host, port: address.port, threads: threads,
-                    inFlight: inFlight, route: MetricsRoute.make(registry: registry, service: target, scrapes: scrapes))
+                    serving: serving, route: MetricsRoute.make(registry: registry, service: target, scrapes: scrapes))
                 change.addedServices.append(
                     Endpoint(name: service.name, endpoint: endpoint, configured: address, adopted: false))
             }
@@ -184,7 +184,7 @@ final class LiveListeners: Sendable {
                 if let address = new.admin {
                     let endpoint = try await HTTPListeners.bindService(
                         name: "the admin endpoint", target: nil, host: address.host, port: address.port,
-                        threads: threads, inFlight: inFlight, route: adminRoute)
+                        threads: threads, serving: serving, route: adminRoute)
                     change.newAdmin = Endpoint(name: "admin", endpoint: endpoint, configured: address, adopted: false)
                 }
             }

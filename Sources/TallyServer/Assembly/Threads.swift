@@ -9,6 +9,7 @@ import NIOPosix
 ///   scrape never delays ingest.
 /// - `blocking`: a thread per Unix receive loop (they block in `recvmmsg`) plus one for work
 ///   that must not run on the cooperative pool (encoding and fsyncing the saved state).
+/// - `security`: one thread for bcrypt (basic auth), slow on purpose, never on the HTTP loop.
 public struct Threads: Sendable {
     public let ingest: MultiThreadedEventLoopGroup
     /// The ingest group's loops, in a fixed order: UDP sockets and TCP ingestors are spread
@@ -16,6 +17,7 @@ public struct Threads: Sendable {
     public let ingestLoops: [any EventLoop]
     public let http: MultiThreadedEventLoopGroup
     public let blocking: NIOThreadPool
+    public let security: NIOThreadPool
 
     /// Runs `body` with fresh threads and shuts every one of them down afterwards, whether
     /// `body` returned or threw: the async form of `defer`.
@@ -26,8 +28,11 @@ public struct Threads: Sendable {
         let http = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let blocking = NIOThreadPool(numberOfThreads: max(1, blockingThreads))
         blocking.start()
+        let security = NIOThreadPool(numberOfThreads: 1)
+        security.start()
         let threads = Threads(
-            ingest: ingest, ingestLoops: Array(ingest.makeIterator()), http: http, blocking: blocking)
+            ingest: ingest, ingestLoops: Array(ingest.makeIterator()), http: http, blocking: blocking,
+            security: security)
         let result: Result<T, any Error>
         do {
             result = .success(try await body(threads))
@@ -35,6 +40,7 @@ public struct Threads: Sendable {
             result = .failure(error)
         }
         try? await blocking.shutdownGracefully()
+        try? await security.shutdownGracefully()
         try? await ingest.shutdownGracefully()
         try? await http.shutdownGracefully()
         return try result.get()

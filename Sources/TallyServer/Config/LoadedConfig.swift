@@ -13,6 +13,8 @@ import TallyCore
 public struct LoadedConfig: Sendable, Equatable {
     public var config: TallyConfig
     public var catalogue: Catalogue
+    /// `web_config_file`, read and checked (its certificate, key and hashes); nil for plain HTTP.
+    public var web: WebConfig?
     /// Things that are allowed but probably not meant (a `limits.families` key that names no
     /// documented family): printed by `--check-config`, logged at start and reload.
     public var warnings: [String] = []
@@ -35,6 +37,13 @@ public struct LoadedConfig: Sendable, Equatable {
             }
         }
         try Self.checkUnixSockets(config)
+        if let path = config.webConfigFile {
+            guard access(path, R_OK) == 0 else {
+                throw config.locations.error(
+                    "web_config_file", "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            web = try WebConfig.load(path: path)
+        }
         self.config = config
         self.catalogue = catalogue
         warnings = Self.unmatchedFamilyLimits(config, catalogue)

@@ -43,6 +43,13 @@ public struct TallyConfig: Sendable, Equatable {
     /// start; nil = no saved state.
     public var stateFile: String?
     public var stateInterval: Double = 60
+    /// TCP ingest connections open at once (`ingest.tcp_max_connections`); more are closed
+    /// as they arrive, and counted.
+    public var tcpMaxConnections = 1024
+    /// HTTP connections open at once per endpoint (`metrics.max_connections`).
+    public var httpMaxConnections = 64
+    /// exporter-toolkit's web config (TLS, basic auth, headers) for every HTTP endpoint.
+    public var webConfigFile: String?
     /// Where each key was written, for checks after parsing; not part of equality.
     public var locations = SourceLocations()
 
@@ -56,7 +63,7 @@ public struct TallyConfig: Sendable, Equatable {
     static let topLevelKeys = [
         "ingest", "metrics", "admin", "services", "catalogue", "unknown_families",
         "default_service", "default_buckets", "heartbeat_timeout", "log_level",
-        "drop_client_telemetry", "limits", "state_file", "state_interval",
+        "drop_client_telemetry", "limits", "state_file", "state_interval", "web_config_file",
     ]
 
     /// Parses and validates; every error names the key and line.
@@ -80,9 +87,11 @@ public struct TallyConfig: Sendable, Equatable {
         var tcpIdleTimeout = defaults?.tcpIdleTimeout ?? 300
         var udpReceiveBuffer = defaults?.udpReceiveBuffer ?? 8 << 20
         var udpLoops = defaults?.udpLoops ?? 0
+        var tcpMaxConnections = defaults?.tcpMaxConnections ?? 1024
         if let ingest = top["ingest"] {
             let m = try ingest.mapping(allowed: [
-                "udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout", "udp_receive_buffer", "udp_loops",
+                "udp", "unix", "tcp", "max_line_length", "tcp_idle_timeout", "tcp_max_connections",
+                "udp_receive_buffer", "udp_loops",
             ])
             if let n = m["udp_receive_buffer"] {
                 udpReceiveBuffer = try n.byteSize()
@@ -139,11 +148,25 @@ public struct TallyConfig: Sendable, Equatable {
                 tcpIdleTimeout = try n.duration()
                 guard tcpIdleTimeout > 0 else { throw n.error("must be longer than 0s") }
             }
+            if let n = m["tcp_max_connections"] {
+                tcpMaxConnections = try n.int()
+                guard tcpMaxConnections >= 1 else { throw n.error("must be at least 1") }
+            }
         }
         var metricsAddress = defaults?.metricsAddress ?? "127.0.0.1"
+        var httpMaxConnections = defaults?.httpMaxConnections ?? 64
         if let metrics = top["metrics"] {
-            let m = try metrics.mapping(allowed: ["address"])
+            let m = try metrics.mapping(allowed: ["address", "max_connections"])
             if let a = m["address"] { metricsAddress = try a.string() }
+            if let n = m["max_connections"] {
+                httpMaxConnections = try n.int()
+                guard httpMaxConnections >= 1 else { throw n.error("must be at least 1") }
+            }
+        }
+        var webConfigFile = defaults?.webConfigFile
+        if let node = top["web_config_file"] {
+            webConfigFile = node.isNull ? nil : try node.string()
+            if webConfigFile?.isEmpty == true { throw node.error("give a path, or null for plain HTTP") }
         }
         var admin = defaults?.admin
         if let node = top["admin"] {
@@ -293,6 +316,9 @@ public struct TallyConfig: Sendable, Equatable {
             cataloguePath: cataloguePath, unknownFamilies: policy, defaultService: defaultService,
             defaultBuckets: buckets, heartbeatTimeout: heartbeat, logLevel: level,
             dropClientTelemetry: dropTelemetry, limits: limits, stateFile: stateFile, stateInterval: stateInterval)
+        config.tcpMaxConnections = tcpMaxConnections
+        config.httpMaxConnections = httpMaxConnections
+        config.webConfigFile = webConfigFile
         config.locations = SourceLocations(source: source, lines: lines)
         try ListenerConflicts.check(config)
         return config

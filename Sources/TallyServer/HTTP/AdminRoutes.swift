@@ -22,6 +22,8 @@ struct AdminRoutes: Sendable {
     let reloads: ReloadRequests
     let reloadStats: ReloadStats
     let scrapes: ScrapeStats
+    let serving: HTTPServing
+    let tcpSettings: TCPSettings
     let status: StatusSources
 
     func route(_ request: HTTPEndpointHandler.Request, _ loop: any EventLoop) -> HTTPEndpointHandler.Reply? {
@@ -62,11 +64,14 @@ struct AdminRoutes: Sendable {
                 return MetricsRoute.render(
                     registry: registry, service: service, format: request.format, scrapes: scrapes)
             }
-            return .init(
-                status: .ok, contentType: ExpositionRenderer.contentType,
-                body: AdminExposition.render(
-                    registry: registry, startTime: startTime, udpPorts: listeners.udpPorts, state: state?.stats,
-                    listeners: listeners, reloads: reloadStats.current, scrapes: scrapes))
+            var body = AdminExposition.render(
+                registry: registry, startTime: startTime, udpPorts: listeners.udpPorts, state: state?.stats,
+                listeners: listeners, reloads: reloadStats.current, scrapes: scrapes)
+            var w = TextWriter(capacity: 4096)
+            ConnectionExposition.render(
+                &w, serving: serving, tcp: tcpSettings, endpoints: registry.services.names + ["admin"])
+            body += w.bytes
+            return .init(status: .ok, contentType: ExpositionRenderer.contentType, body: body)
         case "/healthz", "/-/healthy":
             return .text("ok\n")
         case "/-/ready":

@@ -74,12 +74,16 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
 
     private let route: Route
     private let name: String
-    private let inFlight: InFlightRequests
+    /// The endpoint as counters and logs name it: the service, or `admin`.
+    private let endpoint: String
+    private let serving: HTTPServing
+    private var inFlight: InFlightRequests { serving.inFlight }
     private var head: HTTPRequestHead?
 
-    init(name: String, inFlight: InFlightRequests, route: @escaping Route) {
+    init(name: String, endpoint: String, serving: HTTPServing, route: @escaping Route) {
         self.name = name
-        self.inFlight = inFlight
+        self.endpoint = endpoint
+        self.serving = serving
         self.route = route
     }
 
@@ -90,8 +94,50 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            respond(context: context, head: head)
+            context.triggerUserOutboundEvent(HTTPRequestGuard.Event.requestComplete, promise: nil)
+            authorize(context: context, head: head)
         }
+    }
+
+    /// Basic auth first, when the web config has users: a wrong password never reaches a route.
+    private func authorize(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let address = context.remoteAddress?.ipAddress ?? "unix"
+        switch serving.security.decide(authorization: head.headers["Authorization"].first, address: address) {
+        case .allowed:
+            respond(context: context, head: head)
+        case .challenge:
+            inFlight.begin()
+            write(Self.unauthorized, head: head, context: context)
+        case .refused:
+            serving.refusals.count(.authFailed, endpoint: endpoint, detail: "from \(address)")
+            inFlight.begin()
+            write(Self.unauthorized, head: head, context: context)
+        case .limited(let retryAfter):
+            serving.refusals.count(.authRateLimited, endpoint: endpoint, detail: "from \(address)")
+            inFlight.begin()
+            var r = Response.text("429 too many failed logins from \(address); retry later\n", status: .tooManyRequests)
+            r.headers.append(("Retry-After", String(retryAfter)))
+            write(r, head: head, context: context)
+        case .verify(let pending):
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            serving.security.verify(pending, on: context.eventLoop).whenComplete { result in
+                let h = handler.value
+                if case .success(true) = result {
+                    h.respond(context: ctx.value, head: head)
+                } else {
+                    h.serving.refusals.count(.authFailed, endpoint: h.endpoint, detail: "from \(address)")
+                    h.inFlight.begin()
+                    h.write(Self.unauthorized, head: head, context: ctx.value)
+                }
+            }
+        }
+    }
+
+    static var unauthorized: Response {
+        var r = Response.text("401 unauthorized: basic auth required\n", status: .unauthorized)
+        r.headers.append(("WWW-Authenticate", "Basic realm=\"tallyd\", charset=\"UTF-8\""))
+        return r
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
@@ -134,6 +180,7 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(body.count))
         for (name, value) in response.headers { headers.add(name: name, value: value) }
+        for (name, value) in serving.security.headers { headers.add(name: name, value: value) }
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(
@@ -146,7 +193,11 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         let inFlight = self.inFlight
-        done.whenComplete { _ in inFlight.end() }
+        let written = NIOLoopBound(context, eventLoop: context.eventLoop)
+        done.whenComplete { _ in
+            inFlight.end()
+            written.value.triggerUserOutboundEvent(HTTPRequestGuard.Event.responseWritten, promise: nil)
+        }
         if !keepAlive {
             let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in ctx.value.close(promise: nil) }

@@ -6,11 +6,11 @@ import ServiceLifecycle
 /// 5 s), so no scrape is cut off mid-body.
 struct HTTPEndpointService: Service {
     let live: LiveListeners
-    let inFlight: InFlightRequests
+    let serving: HTTPServing
 
     func run() async throws {
         await waitForShutdown()
         await Binding.closeAll(live.takeHTTP())
-        await inFlight.waitUntilIdle(timeout: 5)
+        await serving.inFlight.waitUntilIdle(timeout: 5)
     }
 }

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import TallyCore
 
 /// The HTTP server sockets: one /metrics endpoint per service and the admin endpoint, bound
@@ -25,21 +27,21 @@ struct HTTPListeners: Sendable {
     /// The admin endpoint, bound first (before the saved state is restored), so `/-/healthy`
     /// and `/-/ready` answer while tallyd starts; nil when `admin: null` and nothing was passed.
     static func bindAdmin(
-        config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
+        config: TallyConfig, activation: SocketActivation, threads: Threads, serving: HTTPServing,
         route: @escaping HTTPEndpointHandler.Route
     ) async throws -> Endpoint? {
         guard config.admin != nil || activation.admin != nil else { return nil }
         let address = config.admin ?? HostPort(host: "127.0.0.1", port: 9102)
         let channel = try await bindOne(
             host: address.host, port: address.port, passed: activation.admin, name: "the admin endpoint",
-            threads: threads, inFlight: inFlight, route: route)
+            threads: threads, serving: serving, route: route)
         return Endpoint(name: "the admin endpoint", channel: channel, port: channel.localAddress?.port ?? address.port)
     }
 
     /// Every service's endpoint, in config order; on the first failure closes what was bound
     /// and throws a `StartupError` naming the endpoint.
     static func bindServices(
-        config: TallyConfig, activation: SocketActivation, threads: Threads, inFlight: InFlightRequests,
+        config: TallyConfig, activation: SocketActivation, threads: Threads, serving: HTTPServing,
         serviceRoute: (EndpointTarget) -> HTTPEndpointHandler.Route
     ) async throws -> [Endpoint] {
         var bound: [Endpoint] = []
@@ -48,7 +50,7 @@ struct HTTPListeners: Sendable {
                 let target = EndpointTarget(service.name)
                 let channel = try await bindOne(
                     host: config.metricsAddress, port: service.port, passed: activation.services[service.name],
-                    name: service.name, threads: threads, inFlight: inFlight, route: serviceRoute(target))
+                    name: service.name, threads: threads, serving: serving, route: serviceRoute(target))
                 bound.append(
                     Endpoint(
                         name: service.name, target: target, channel: channel,
@@ -63,26 +65,43 @@ struct HTTPListeners: Sendable {
 
     /// One endpoint on `host:port` (a reload's new or moved endpoint).
     static func bindService(
-        name: String, target: EndpointTarget?, host: String, port: Int, threads: Threads, inFlight: InFlightRequests,
+        name: String, target: EndpointTarget?, host: String, port: Int, threads: Threads, serving: HTTPServing,
         route: @escaping HTTPEndpointHandler.Route
     ) async throws -> Endpoint {
         let channel = try await bindOne(
-            host: host, port: port, passed: nil, name: name, threads: threads, inFlight: inFlight, route: route)
+            host: host, port: port, passed: nil, name: name, threads: threads, serving: serving, route: route)
         return Endpoint(name: name, target: target, channel: channel, port: channel.localAddress?.port ?? port)
     }
 
     private static func bindOne(
         host: String, port: Int, passed: SocketActivation.InetSocket?, name: String, threads: Threads,
-        inFlight: InFlightRequests, route: @escaping HTTPEndpointHandler.Route
+        serving: HTTPServing, route: @escaping HTTPEndpointHandler.Route
     ) async throws -> any Channel {
+        let endpoint = name == "the admin endpoint" ? "admin" : name
+        let open = ConnectionCount()
         let bootstrap = ServerBootstrap(group: threads.http)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        HTTPEndpointHandler(name: name, inFlight: inFlight, route: route))
+                // One too many: closed before a byte is read, so a flood costs an accept and a close.
+                guard open.enter(limit: serving.maxConnections) else {
+                    serving.refusals.count(
+                        .tooManyConnections, endpoint: endpoint,
+                        detail: "\(serving.maxConnections) open, from \(channel.remoteAddress?.ipAddress ?? "?")")
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in open.leave() }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    // The context of the moment: a reload's renewed certificate serves new connections.
+                    if let ssl = serving.security.sslContext {
+                        try sync.addHandler(NIOSSLServerHandler(context: ssl))
+                        try sync.addHandler(TLSFailureCounter(endpoint: endpoint, refusals: serving.refusals))
+                    }
+                    try sync.addHandler(HTTPRequestGuard(endpoint: endpoint, refusals: serving.refusals))
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(
+                        HTTPEndpointHandler(name: name, endpoint: endpoint, serving: serving, route: route))
                 }
             }
         if let passed {
@@ -93,5 +112,33 @@ struct HTTPListeners: Sendable {
         return try await Binding.bind("/metrics for \(name) on \(HostPort(host: host, port: port))") {
             try await bootstrap.bind(host: host, port: port).get()
         }
+    }
+}
+
+/// Counts a failed TLS handshake (no client certificate, an untrusted one, plain HTTP on a TLS
+/// port) and closes the connection, which is all NIOSSL would do anyway.
+final class TLSFailureCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let endpoint: String
+    private let refusals: HTTPRefusals
+    private var handshaken = false
+
+    init(endpoint: String, refusals: HTTPRefusals) {
+        self.endpoint = endpoint
+        self.refusals = refusals
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event as? TLSUserEvent ?? .shutdownCompleted { handshaken = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !handshaken {
+            refusals.count(
+                .tlsHandshake, endpoint: endpoint, detail: "from \(context.remoteAddress?.ipAddress ?? "?"): \(error)")
+        }
+        context.close(promise: nil)
     }
 }

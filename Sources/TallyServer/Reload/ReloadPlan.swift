@@ -19,6 +19,11 @@ struct ReloadPlan: Equatable {
     var ingestSettings = false
     /// Move the saved state or change its interval.
     var stateFile = false
+    /// `web_config_file` or what it says (a renewed certificate is a change): new connections
+    /// get the new TLS context, users and headers.
+    var web = false
+    /// `metrics.max_connections`, `ingest.tcp_max_connections`.
+    var connectionLimits = false
     /// Config keys that changed but only apply at the next start, in config order.
     var restart: [String] = []
     /// What runs once the plan is applied: the new config where it applied, the old one
@@ -46,6 +51,8 @@ struct ReloadPlan: Equatable {
             n.defaultService != o.defaultService || n.maxLineLength != o.maxLineLength
             || n.dropClientTelemetry != o.dropClientTelemetry || n.tcpIdleTimeout != o.tcpIdleTimeout
         stateFile = n.stateFile != o.stateFile || n.stateInterval != o.stateInterval
+        web = new.web != old.web
+        connectionLimits = n.httpMaxConnections != o.httpMaxConnections || n.tcpMaxConnections != o.tcpMaxConnections
         if (n.stateFile == nil) != (o.stateFile == nil) {
             restart.append("state_file")
             stateFile = false
@@ -70,6 +77,8 @@ struct ReloadPlan: Equatable {
         out += listeners
         if ingestSettings { out.append("ingest settings") }
         if stateFile { out.append("state_file/state_interval") }
+        if web { out.append("web config") }
+        if connectionLimits { out.append("connection limits") }
         return out
     }
 

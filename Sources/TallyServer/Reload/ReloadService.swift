@@ -21,6 +21,7 @@ struct ReloadService: Service {
     let live: LiveListeners
     let directory: ListenerDirectory
     let tcpSettings: TCPSettings
+    let serving: HTTPServing
     let state: StateStore?
     let logger: Logger
 
@@ -100,6 +101,18 @@ struct ReloadService: Service {
                 "catalogue (\(new.catalogue.families.count) families, \(removed) series of changed families removed)"
         }
         if let limits = plan.limits { registry.limits = limits }
+        if plan.web {
+            // Built and checked when the config loaded; a failure here would be the machine's.
+            do {
+                try serving.security.apply(new.web)
+            } catch {
+                logger.error("reload: the web config's TLS context could not be built: \(error)")
+            }
+        }
+        if plan.connectionLimits {
+            serving.maxConnections = config.httpMaxConnections
+            tcpSettings.set(maxConnections: config.tcpMaxConnections)
+        }
         if plan.stateFile, let state, let path = config.stateFile {
             state.move(to: path, interval: config.stateInterval)
         }

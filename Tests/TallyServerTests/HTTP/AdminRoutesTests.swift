@@ -14,7 +14,8 @@ import Testing
         return AdminRoutes(
             registry: registry, startTime: 1_700_000_000, state: nil, debugHooks: debugHooks, ingestLoops: [],
             listeners: listeners, readiness: readiness, reloads: ReloadRequests(), reloadStats: reloadStats,
-            scrapes: ScrapeStats(),
+            scrapes: ScrapeStats(), serving: HTTPEndpointHandlerTests.serving(),
+            tcpSettings: TCPSettings(idle: 300, maxLine: 8192),
             status: StatusSources(
                 registry: registry, startTime: 1_700_000_000, configPath: nil,
                 sampler: StatusSampler(registry: registry),

@@ -1,6 +1,8 @@
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -9,11 +11,18 @@ import Testing
 /// Routing through NIO's `EmbeddedChannel`: known paths, 404, 405, HEAD, query strings, and
 /// the in-flight count shutdown waits on.
 @Suite struct HTTPEndpointHandlerTests {
-    static func channel(inFlight: InFlightRequests = InFlightRequests()) throws -> EmbeddedChannel {
+    /// What the endpoints share, with no web config (no TLS, no users).
+    static func serving() -> HTTPServing {
+        HTTPServing(
+            maxConnections: 64, security: try! WebSecurity(nil, pool: NIOThreadPool(numberOfThreads: 1)),
+            logger: Logger(label: "test"))
+    }
+
+    static func channel(serving: HTTPServing = serving()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
             HTTPEndpointHandler(
-                name: "risk_manager", inFlight: inFlight,
+                name: "risk_manager", endpoint: "risk_manager", serving: serving,
                 route: HTTPEndpointHandler.readOnly { request in
                     request.path == "/metrics" ? .text("up 1\n") : nil
                 }))
@@ -79,11 +88,12 @@ import Testing
 
     /// The route runs while its response counts as in flight; the count drops once written.
     @Test func aResponseIsInFlightUntilWritten() throws {
-        let inFlight = InFlightRequests()
+        let serving = Self.serving()
+        let inFlight = serving.inFlight
         let seen = Mutex(-1)
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
-            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _, _ in
+            HTTPEndpointHandler(name: "admin", endpoint: "admin", serving: serving) { _, _ in
                 seen.withLock { $0 = inFlight.current }
                 return .now(.text("ok\n"))
             })
@@ -96,11 +106,14 @@ import Testing
     /// A reply that comes later (a reload) is written when it is ready, and counts as in flight
     /// until then.
     @Test func aLaterReplyIsWrittenWhenReady() throws {
-        let inFlight = InFlightRequests()
+        let serving = Self.serving()
+        let inFlight = serving.inFlight
         let channel = EmbeddedChannel()
         let promise = channel.eventLoop.makePromise(of: HTTPEndpointHandler.Response.self)
         try channel.pipeline.syncOperations.addHandler(
-            HTTPEndpointHandler(name: "admin", inFlight: inFlight) { _, _ in .later(promise.futureResult) })
+            HTTPEndpointHandler(name: "admin", endpoint: "admin", serving: serving) { _, _ in
+                .later(promise.futureResult)
+            })
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/-/reload")
         head.headers.add(name: "Host", value: "localhost")
         try channel.writeInbound(HTTPServerRequestPart.head(head))
@@ -140,7 +153,9 @@ import Testing
         for (accept, gzip) in [("gzip", true), ("identity", false)] {
             let channel = EmbeddedChannel()
             try channel.pipeline.syncOperations.addHandler(
-                HTTPEndpointHandler(name: "x", inFlight: InFlightRequests()) { _, _ in .now(.text(body)) })
+                HTTPEndpointHandler(name: "x", endpoint: "x", serving: HTTPEndpointHandlerTests.serving()) { _, _ in
+                    .now(.text(body))
+                })
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/metrics")
             head.headers.add(name: "Accept-Encoding", value: accept)
             try channel.writeInbound(HTTPServerRequestPart.head(head))
