@@ -129,6 +129,7 @@ struct Tallyd: AsyncParsableCommand {
         } catch {
             Self.fail("\(error)")
         }
+        Self.raiseDescriptorLimit()
         LogLevelControl.shared.level = loaded.config.logLevel
         LoggingSystem.bootstrap(LogLevelControl.handler)
         var options = Daemon.Options(
@@ -150,6 +151,15 @@ struct Tallyd: AsyncParsableCommand {
         } catch {
             Self.fail("\(error)")
         }
+    }
+
+    /// The soft RLIMIT_NOFILE up to the hard one (as Go programs do at start): connection limits,
+    /// not a default of 1024 descriptors, should decide how many clients tallyd serves.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     static func load(_ path: String) throws -> TallyConfig {

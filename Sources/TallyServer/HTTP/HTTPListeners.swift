@@ -78,19 +78,28 @@ struct HTTPListeners: Sendable {
         serving: HTTPServing, route: @escaping HTTPEndpointHandler.Route
     ) async throws -> any Channel {
         let endpoint = name == "the admin endpoint" ? "admin" : name
-        let open = ConnectionCount()
+        let open = ConnectionTable()
         let bootstrap = ServerBootstrap(group: threads.http)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
-                // One too many: closed before a byte is read, so a flood costs an accept and a close.
-                guard open.enter(limit: serving.maxConnections) else {
+                // Past the limit: room is made by closing the longest-idle connection, or this one
+                // is closed before a byte is read (a flood costs an accept and a close).
+                let from = channel.remoteAddress?.ipAddress ?? "?"
+                let slot: ConnectionTable.Slot
+                switch open.admit(channel, limit: serving.maxConnections) {
+                case .admitted(let s):
+                    slot = s
+                case .admittedClosingIdle(let s):
                     serving.refusals.count(
-                        .tooManyConnections, endpoint: endpoint,
-                        detail: "\(serving.maxConnections) open, from \(channel.remoteAddress?.ipAddress ?? "?")")
+                        .idleClosedForNew, endpoint: endpoint, detail: "for a connection from \(from)")
+                    slot = s
+                case .refused:
+                    serving.refusals.count(
+                        .tooManyConnections, endpoint: endpoint, detail: "\(serving.maxConnections) open, from \(from)")
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { _ in open.leave() }
+                channel.closeFuture.whenComplete { _ in open.remove(channel) }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     // The context of the moment: a reload's renewed certificate serves new connections.
@@ -98,7 +107,7 @@ struct HTTPListeners: Sendable {
                         try sync.addHandler(NIOSSLServerHandler(context: ssl))
                         try sync.addHandler(TLSFailureCounter(endpoint: endpoint, refusals: serving.refusals))
                     }
-                    try sync.addHandler(HTTPRequestGuard(endpoint: endpoint, refusals: serving.refusals))
+                    try sync.addHandler(HTTPRequestGuard(endpoint: endpoint, refusals: serving.refusals, slot: slot))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
                     try sync.addHandler(
                         HTTPEndpointHandler(name: name, endpoint: endpoint, serving: serving, route: route))

@@ -1,4 +1,5 @@
 import NIOCore
+import TallySystem
 
 /// Bounds what one HTTP client can hold: request headers of at most 8 KiB (431 beyond), a
 /// request complete within 10 s of its first byte (a slowloris client is closed), and a
@@ -34,16 +35,25 @@ final class HTTPRequestGuard: ChannelDuplexHandler {
     private var refused = false
     private var requestDeadline: Scheduled<Void>?
     private var idleDeadline: Scheduled<Void>?
+    /// Where the endpoint's connection table sees whether this connection is idle.
+    private let slot: ConnectionTable.Slot?
 
-    init(endpoint: String, refusals: HTTPRefusals, limits: Limits = Limits()) {
+    init(endpoint: String, refusals: HTTPRefusals, limits: Limits = Limits(), slot: ConnectionTable.Slot? = nil) {
         self.endpoint = endpoint
         self.refusals = refusals
         self.limits = limits
+        self.slot = slot
     }
 
+    /// A new connection has `requestTimeout` to send its first request (a client that connects
+    /// and says nothing is a slow client too).
     func channelActive(context: ChannelHandlerContext) {
-        armIdle(context)
+        armRequestDeadline(context)
         context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armRequestDeadline(context) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -57,9 +67,10 @@ final class HTTPRequestGuard: ChannelDuplexHandler {
         let buffer = unwrapInboundIn(data)
         if !readingRequest {
             readingRequest = true
+            slot?.busy()
             idleDeadline?.cancel()
             idleDeadline = nil
-            armRequestDeadline(context)
+            if requestDeadline == nil { armRequestDeadline(context) }
         }
         if terminator < 4 {
             // Scan for the end of the header block; bytes after it are the body (or the next
@@ -104,12 +115,16 @@ final class HTTPRequestGuard: ChannelDuplexHandler {
             responsesPending += 1
         case .responseWritten:
             responsesPending = max(0, responsesPending - 1)
-            if responsesPending == 0 && !readingRequest { armIdle(context) }
+            if responsesPending == 0 && !readingRequest {
+                slot?.idle(now: MonotonicClock.now())
+                armIdle(context)
+            }
         }
         promise?.succeed(())
     }
 
     private func armRequestDeadline(_ context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
         let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         requestDeadline = context.eventLoop.scheduleTask(in: limits.requestTimeout) {

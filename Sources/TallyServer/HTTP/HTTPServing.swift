@@ -41,12 +41,69 @@ final class ConnectionCount: Sendable {
     var current: Int { value.load(ordering: .relaxed) }
 }
 
+/// The connections open on one HTTP endpoint, so the limit can make room: a new connection
+/// past `metrics.max_connections` closes the longest-idle one (connected but sending nothing,
+/// or kept alive after its response), and only when every connection is mid-request is the
+/// new one closed instead. Idle connections cost an attacker nothing to hold, so without this a
+/// few dozen of them would lock Prometheus out.
+final class ConnectionTable: Sendable {
+    /// One connection: idle since when (nil while a request is read or answered).
+    final class Slot: Sendable {
+        let channel: any Channel
+        private let idleSince = Mutex<Double?>(nil)
+
+        init(channel: any Channel, now: Double) {
+            self.channel = channel
+            idleSince.withLock { $0 = now }
+        }
+
+        func busy() { idleSince.withLock { $0 = nil } }
+        func idle(now: Double) { idleSince.withLock { $0 = now } }
+        var idleSinceValue: Double? { idleSince.withLock { $0 } }
+    }
+
+    enum Admission {
+        case admitted(Slot)
+        /// Admitted after closing this idle connection.
+        case admittedClosingIdle(Slot)
+        case refused
+    }
+
+    private let slots = Mutex<[ObjectIdentifier: Slot]>([:])
+
+    func admit(_ channel: any Channel, limit: Int, now: Double = MonotonicClock.now()) -> Admission {
+        let slot = Slot(channel: channel, now: now)
+        return slots.withLock { all -> Admission in
+            if all.count < limit {
+                all[ObjectIdentifier(channel)] = slot
+                return .admitted(slot)
+            }
+            var victim: (ObjectIdentifier, Slot, Double)? = nil
+            for (id, s) in all {
+                guard let since = s.idleSinceValue else { continue }
+                if victim == nil || since < victim!.2 { victim = (id, s, since) }
+            }
+            guard let victim else { return .refused }
+            all[victim.0] = nil
+            victim.1.channel.close(promise: nil)
+            all[ObjectIdentifier(channel)] = slot
+            return .admittedClosingIdle(slot)
+        }
+    }
+
+    func remove(_ channel: any Channel) { _ = slots.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+
+    var count: Int { slots.withLock { $0.count } }
+}
+
 /// HTTP requests and connections refused, by endpoint and reason, each logged at most once per
 /// ten seconds per (endpoint, reason) with the number held back.
 final class HTTPRefusals: Sendable {
     enum Reason: String, CaseIterable, Sendable {
-        /// Over `metrics.max_connections`: closed as accepted.
+        /// Over `metrics.max_connections` with every connection mid-request: closed as accepted.
         case tooManyConnections = "too_many_connections"
+        /// Over `metrics.max_connections`: the longest-idle connection was closed to make room.
+        case idleClosedForNew = "idle_closed_for_new"
         /// Request headers over 8 KiB: 431.
         case headersTooLarge = "headers_too_large"
         /// A request not complete within 10 s of its first byte (slowloris): closed.
@@ -60,7 +117,10 @@ final class HTTPRefusals: Sendable {
 
         var explanation: String {
             switch self {
-            case .tooManyConnections: return "metrics.max_connections connections are open; closed at once"
+            case .tooManyConnections:
+                return "metrics.max_connections connections are open, every one mid-request; closed at once"
+            case .idleClosedForNew:
+                return "metrics.max_connections connections are open; the longest-idle one was closed for a new one"
             case .headersTooLarge: return "request headers over 8 KiB; answered 431"
             case .requestTimeout: return "the request was not complete within 10s (a slow client); closed"
             case .authFailed: return "wrong user or password; answered 401"

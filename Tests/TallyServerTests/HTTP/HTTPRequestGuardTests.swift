@@ -68,3 +68,32 @@ import Testing
         #expect(refusals.total(.requestTimeout, endpoint: "x") == 0)
     }
 }
+
+@Suite struct ConnectionTableTests {
+    @Test func pastTheLimitTheLongestIdleMakesRoomAndBusyOnesNever() throws {
+        let table = ConnectionTable()
+        let channels = (0..<4).map { _ in EmbeddedChannel() }
+        for c in channels { try c.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait() }
+        guard case .admitted(let a) = table.admit(channels[0], limit: 2, now: 1),
+            case .admitted(let b) = table.admit(channels[1], limit: 2, now: 2)
+        else {
+            Issue.record("two fit under a limit of two")
+            return
+        }
+        b.busy()
+        // The third closes the idle first one, not the busy second.
+        guard case .admittedClosingIdle(let c) = table.admit(channels[2], limit: 2, now: 3) else {
+            Issue.record("an idle connection must make room")
+            return
+        }
+        #expect(!channels[0].isActive && channels[1].isActive && table.count == 2)
+        _ = a
+        c.busy()
+        // Every connection mid-request: the new one is refused.
+        guard case .refused = table.admit(channels[3], limit: 2, now: 4) else {
+            Issue.record("with none idle the new connection is refused")
+            return
+        }
+        #expect(channels[1].isActive && channels[2].isActive && table.count == 2)
+    }
+}
