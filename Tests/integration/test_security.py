@@ -139,3 +139,61 @@ def test_tls_with_curl_and_client_certificates(tmp_path):
         assert http_get(port, ssl_context=with_cert)[0] == 200
         d.client = {"ssl_context": with_cert}
         assert d.admin_value("tally_config_reloads_total", result="success") == 1
+
+
+PROMETHEUS = shutil.which("prometheus")
+
+
+@needs_openssl
+@pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (scripts/install-deps.sh test)")
+def test_the_real_prometheus_scrapes_through_tls_and_basic_auth(tmp_path):
+    import json
+    import urllib.request
+    import yaml
+    pki = make_pki(str(tmp_path))
+    d = Tallyd(services=["order_executor", "risk_manager"],
+               client={"ssl_context": client_context(pki), "auth": ("prometheus", "s3cret")})
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                   f"basic_auth_users:\n  prometheus: '{hashed('s3cret')}'\n")
+    d.args = ["--web.config.file", str(web)]
+    with d:
+        d.send("orders_placed_total:3|c|#service:order_executor,order_type:limit,symbol:S,side:buy")
+        secured = {"scheme": "https", "tls_config": {"ca_file": f"{pki}/ca.crt"},
+                   "basic_auth": {"username": "prometheus", "password": "s3cret"}}
+        config = {"global": {"scrape_interval": "1s"}, "scrape_configs": [
+            {"job_name": "tally-services", "honor_labels": True, **secured, "static_configs": [
+                {"targets": [f"127.0.0.1:{p}"], "labels": {"service_name": n}} for n, p in d.services.items()]},
+            {"job_name": "tallyd", **secured, "static_configs": [{"targets": [f"127.0.0.1:{d.admin_port}"]}]},
+            {"job_name": "wrong-password", **{**secured, "basic_auth": {"username": "prometheus", "password": "no"}},
+             "static_configs": [{"targets": [f"127.0.0.1:{d.services['risk_manager']}"]}]},
+        ]}
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        log = open(tmp_path / "prometheus.log", "wb")
+        prom = subprocess.Popen([PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+        def api(path, **params):
+            import urllib.parse
+            url = f"http://127.0.0.1:{port}{path}?" + urllib.parse.urlencode(params)
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return json.loads(r.read())["data"]
+        try:
+            def health():
+                targets = api("/api/v1/targets")["activeTargets"]
+                return {t["scrapePool"]: t["health"] for t in targets} if len(targets) == 4 and all(
+                    t["health"] != "unknown" for t in targets) else None
+            wait_until(lambda: (h := health()) and h["tally-services"] == "up" and h["tallyd"] == "up"
+                       and h["wrong-password"] == "down", timeout=30, what="targets scraped through TLS and auth")
+            targets = api("/api/v1/targets")["activeTargets"]
+            assert [t["health"] for t in targets if t["scrapePool"] != "wrong-password"] == ["up", "up", "up"]
+            wrong = [t for t in targets if t["scrapePool"] == "wrong-password"][0]
+            assert "401" in wrong["lastError"], wrong
+            assert wait_until(lambda: api("/api/v1/query", query="orders_placed_total")["result"], timeout=20,
+                              what="a sample scraped over TLS")
+        finally:
+            prom.terminate()
+            prom.wait(timeout=20)
+            log.close()
