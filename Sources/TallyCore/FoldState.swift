@@ -2,7 +2,7 @@
 struct FoldState {
     let registry: Registry
     let transport: String
-    let boundService: Int?
+    var boundService: Int?
     var defaultService: Int?
     var maxLineLength: Int
     var dropClientTelemetry: Bool

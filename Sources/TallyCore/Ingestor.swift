@@ -39,6 +39,28 @@ public final class Ingestor {
         state.touchServices(now: now)
     }
 
+    /// Folds a packet as if this ingestor's socket were bound to `service`: the sender's
+    /// identity came with the packet (a peer-identity Unix socket's SCM_CREDENTIALS).
+    public func ingest(packet: UnsafeRawBufferPointer, now: Double, boundService service: Int) {
+        let bound = state.boundService
+        state.boundService = service
+        ingest(packet: packet, now: now)
+        state.boundService = bound
+    }
+
+    /// Refuses every line of `packet` for one reason (a sender the socket does not know).
+    public func refuseAll(_ reason: RejectReason, _ detail: String, packet: UnsafeRawBufferPointer, now: Double) {
+        var start = 0
+        while start < packet.count {
+            let end = ByteScan.find(0x0A, packet, from: start, to: packet.count)
+            if end > start {
+                let line = UnsafeRawBufferPointer(rebasing: packet[start..<min(end, start + 200)])
+                refuse(reason, detail, line: line, now: now)
+            }
+            start = end + 1
+        }
+    }
+
     /// Counts and logs a line the transport refused before it could be folded (an overlong
     /// TCP line, a half line at disconnect); `line` may be a prefix of it.
     public func refuse(_ reason: RejectReason, _ detail: String, line: UnsafeRawBufferPointer, now: Double) {

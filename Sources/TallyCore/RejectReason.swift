@@ -43,6 +43,8 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case setOverflow = "set_overflow"
     /// Tags in the name (InfluxDB, Librato, SignalFX style) and a DogStatsD `|#` section.
     case mixedTagStyles = "mixed_tag_styles"
+    /// A datagram on a peer-identity Unix socket from a uid (and gid) its maps do not name.
+    case unknownSender = "unknown_sender"
 
     /// One short sentence for operators, used in logs and `--help`.
     public var explanation: String {
@@ -68,6 +70,7 @@ public enum RejectReason: String, Sendable, CaseIterable {
         case .truncatedLine: return "TCP connection closed mid-line"
         case .setOverflow: return "a set already holds set_max_values values"
         case .mixedTagStyles: return "tags in the name and in |#, in one line"
+        case .unknownSender: return "peer-identity socket: the sender's uid/gid is not mapped"
         }
     }
 }

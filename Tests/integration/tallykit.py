@@ -198,8 +198,12 @@ class Tallyd:
     def _write_config(self):
         lines = ["ingest:", "  udp: [" + ", ".join(f'"127.0.0.1:{p}"' for p in self.udp_ports) + "]",
                  f'  tcp: ["127.0.0.1:{self.tcp_port}"]']
-        lines += ["  unix:"] + [f"    - {{path: {self.unix_path(n)}" + (f", service: {s}" if s else "") + "}"
-                                for n, s in self.unix.items()] if self.unix else ["  unix: []"]
+        def unix_entry(name, spec):
+            # spec: a service name, None, or {key: YAML value} for anything else (identity: peer ...)
+            extra = "".join(f", {k}: {v}" for k, v in spec.items()) if isinstance(spec, dict) else (
+                f", service: {spec}" if spec else "")
+            return f"    - {{path: {self.unix_path(name)}{extra}}}"
+        lines += ["  unix:"] + [unix_entry(n, s) for n, s in self.unix.items()] if self.unix else ["  unix: []"]
         lines += [self._ingest_yaml.rstrip()] if self._ingest_yaml else []
         lines += ["metrics:", '  address: "127.0.0.1"']
         lines += ["admin:", '  address: "127.0.0.1"', f"  port: {self.admin_port}"] if self._with_admin else ["admin: null"]

@@ -14,6 +14,14 @@ int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, un
 /// -1 with errno set. `flags` as for recvmmsg (MSG_DONTWAIT, MSG_WAITFORONE...).
 int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags);
 
+/// As `tally_recvmmsg`, and each sender's credentials from SCM_CREDENTIALS (the socket must
+/// have SO_PASSCRED): `uids[i]`, `gids[i]`, or (uint32_t)-1 when a datagram carried none.
+int tally_recvmmsg_creds(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int *uids,
+                         unsigned int *gids, unsigned int count, int flags);
+
+/// Turns on SO_PASSCRED: the kernel attaches the sender's pid, uid and gid to every datagram.
+int tally_passcred(int fd);
+
 /// Binds (`bind_it` != 0) or connects `fd` to the Unix socket at `path`. Returns 0, or -1 with
 /// errno set (ENAMETOOLONG when the path does not fit a sockaddr_un).
 int tally_unix_attach(int fd, const char *path, int bind_it);

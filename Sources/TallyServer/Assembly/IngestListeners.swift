@@ -134,7 +134,8 @@ struct IngestListeners: Sendable {
     /// A Unix socket of the config (created, permissions set); its loop starts separately.
     static func makeUnix(_ socket: TallyConfig.UnixSocket, config: TallyConfig) throws -> UnixListener {
         let receiver = try UnixDatagramReceiver(
-            path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: config.udpReceiveBuffer)
+            path: socket.path, mode: socket.mode, group: socket.group, receiveBuffer: config.udpReceiveBuffer,
+            passCredentials: socket.peerIdentity != nil)
         return UnixListener(receiver: receiver, socket: socket)
     }
 

@@ -11,6 +11,17 @@ public struct TallyConfig: Sendable, Equatable {
         public var service: String?
         public var mode: UInt32 = 0o660
         public var group: String?
+        /// `identity: peer`: each datagram's service comes from its sender's uid (or gid), which
+        /// the kernel vouches for (SCM_CREDENTIALS), through these maps; nil for other sockets.
+        public var peerIdentity: PeerIdentity?
+    }
+
+    public struct PeerIdentity: Sendable, Equatable {
+        public var uids: [UInt32: String] = [:]
+        public var gids: [UInt32: String] = [:]
+
+        /// Every service the maps name.
+        var services: [String] { Array(Set(uids.values).union(gids.values)).sorted() }
     }
 
     public struct Service: Sendable, Equatable {
@@ -66,6 +77,34 @@ public struct TallyConfig: Sendable, Equatable {
         "drop_client_telemetry", "limits", "state_file", "state_interval", "web_config_file",
     ]
 
+    /// `identity: peer` with its `uids`/`gids` maps (numeric ids → service), or nil.
+    static func peerIdentity(
+        _ u: [String: ConfigNode], item: ConfigNode, service: String?
+    ) throws(ConfigError) -> PeerIdentity? {
+        guard let node = u["identity"], !node.isNull else {
+            if let maps = u["uids"] ?? u["gids"] { throw maps.error("uids/gids need identity: peer") }
+            return nil
+        }
+        guard try node.string() == "peer" else {
+            throw node.error("the only identity is 'peer' (the sender's uid/gid)")
+        }
+        if service != nil {
+            throw node.error("a socket is either bound to one service or has identity: peer, not both")
+        }
+        var identity = PeerIdentity()
+        for (key, assign) in [("uids", true), ("gids", false)] {
+            guard let mapNode = u[key], !mapNode.isNull else { continue }
+            for (id, value) in try mapNode.orderedMapping() {
+                guard let n = UInt32(id) else { throw value.error("'\(id)' is not a numeric \(key.dropLast())") }
+                if assign { identity.uids[n] = try value.string() } else { identity.gids[n] = try value.string() }
+            }
+        }
+        if identity.uids.isEmpty && identity.gids.isEmpty {
+            throw node.error("identity: peer needs uids or gids (id → service), e.g. uids: {1001: order_executor}")
+        }
+        return identity
+    }
+
     /// Parses and validates; every error names the key and line.
     public static func parse(yaml: String, source: String) throws(ConfigError) -> TallyConfig {
         let root = try ConfigNode.parse(yaml: yaml, source: source)
@@ -118,7 +157,7 @@ public struct TallyConfig: Sendable, Equatable {
             if let list = m["unix"] {
                 unix = []
                 for item in try list.sequence() {
-                    let u = try item.mapping(allowed: ["path", "service", "mode", "group"])
+                    let u = try item.mapping(allowed: ["path", "service", "mode", "group", "identity", "uids", "gids"])
                     guard let path = u["path"] else { throw item.error("needs a path") }
                     var socket = UnixSocket(path: try path.string())
                     mark(path)
@@ -137,6 +176,7 @@ public struct TallyConfig: Sendable, Equatable {
                         }
                         socket.mode = mode
                     }
+                    socket.peerIdentity = try Self.peerIdentity(u, item: item, service: socket.service)
                     unix.append(socket)
                 }
             }
@@ -304,6 +344,10 @@ public struct TallyConfig: Sendable, Equatable {
             if let s = u.service, !seenNames.contains(s) {
                 throw (top["ingest"] ?? root).error(
                     "unix socket \(u.path): service '\(s)' is not one of the configured services")
+            }
+            for s in u.peerIdentity?.services ?? [] where !seenNames.contains(s) {
+                throw (top["ingest"] ?? root).error(
+                    "unix socket \(u.path): uids/gids map to '\(s)', which is not one of the configured services")
             }
         }
         if let d = defaultService, !seenNames.contains(d) {

@@ -20,8 +20,17 @@ final class UnixDatagramReceiver: Sendable {
     let ownsPath: Bool
     private let stopping = Atomic<Bool>(false)
 
+    /// For a peer-identity socket: the service of each sender, by uid first, then gid.
+    struct Senders: Sendable {
+        var uids: [UInt32: Int] = [:]
+        var gids: [UInt32: Int] = [:]
+
+        func service(uid: UInt32, gid: UInt32) -> Int? { uids[uid] ?? gids[gid] }
+    }
+
     /// Creates and binds the socket: a stale socket file is replaced, any other file is an error.
-    init(path: String, mode: UInt32, group: String?, receiveBuffer: Int) throws {
+    /// `passCredentials` turns SO_PASSCRED on before the first datagram can arrive.
+    init(path: String, mode: UInt32, group: String?, receiveBuffer: Int, passCredentials: Bool = false) throws {
         self.path = path
         ownsPath = true
         var st = stat()
@@ -37,6 +46,7 @@ final class UnixDatagramReceiver: Sendable {
         guard fd >= 0 else {
             throw StartupError(description: "cannot create Unix socket \(path): \(String(cString: strerror(errno)))")
         }
+        if passCredentials { _ = tally_passcred(fd) }
         guard tally_unix_attach(fd, path, 1) == 0 else {
             let tooLong = errno == ENAMETOOLONG
             let reason = String(cString: strerror(errno))
@@ -78,18 +88,35 @@ final class UnixDatagramReceiver: Sendable {
     /// Receives until `stop()`, then empties what is still queued; meant to run on a thread of
     /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat). Reads up to
     /// `batch` datagrams per `recvmmsg`: blocking for the first, taking whatever else is queued.
-    func run(_ ingestor: Ingestor, tick: () -> Void = {}) {
+    ///
+    /// With `senders` (a peer-identity socket), each datagram folds as its sender's service,
+    /// and a datagram from a sender the maps do not name is refused line by line as
+    /// `unknown_sender`.
+    func run(_ ingestor: Ingestor, senders: Senders? = nil, tick: () -> Void = {}) {
         let storage = RawBuffer<UInt8>(capacity: Self.batch * Self.datagramSize)
         defer { withExtendedLifetime(storage) {} }
         let buffers = (0..<Self.batch).map { UnsafeMutableRawPointer?(storage.raw + $0 * Self.datagramSize) }
         var lengths = [Int](repeating: 0, count: Self.batch)
+        var uids = [UInt32](repeating: 0, count: Self.batch)
+        var gids = [UInt32](repeating: 0, count: Self.batch)
+        if senders != nil { _ = tally_passcred(fd) }  // an adopted socket may not have it yet
         var draining = false
         while true {
             if !draining && stopping.load(ordering: .relaxed) { draining = true }
             let flags = draining ? Int32(MSG_DONTWAIT) : Int32(MSG_WAITFORONE)
             let n = buffers.withUnsafeBufferPointer { b in
                 lengths.withUnsafeMutableBufferPointer { l in
-                    tally_recvmmsg(fd, b.baseAddress, Self.datagramSize, l.baseAddress, UInt32(Self.batch), flags)
+                    guard senders != nil else {
+                        return tally_recvmmsg(
+                            fd, b.baseAddress, Self.datagramSize, l.baseAddress, UInt32(Self.batch), flags)
+                    }
+                    return uids.withUnsafeMutableBufferPointer { u in
+                        gids.withUnsafeMutableBufferPointer { g in
+                            tally_recvmmsg_creds(
+                                fd, b.baseAddress, Self.datagramSize, l.baseAddress, u.baseAddress, g.baseAddress,
+                                UInt32(Self.batch), flags)
+                        }
+                    }
                 }
             }
             if n >= 0 {
@@ -102,6 +129,15 @@ final class UnixDatagramReceiver: Sendable {
                             .lineTooLong,
                             "a datagram longer than \(Self.datagramSize) bytes was cut; send smaller packets",
                             line: UnsafeRawBufferPointer(rebasing: packet[0..<200]), now: now)
+                    } else if lengths[i] > 0, let senders {
+                        if let service = senders.service(uid: uids[i], gid: gids[i]) {
+                            ingestor.ingest(packet: packet, now: now, boundService: service)
+                        } else {
+                            ingestor.refuseAll(
+                                .unknownSender,
+                                "uid \(uids[i]) (gid \(gids[i])) is not in this socket's uids/gids: \(path)",
+                                packet: packet, now: now)
+                        }
                     } else if lengths[i] > 0 {
                         ingestor.ingest(packet: packet, now: now)
                     }

@@ -23,8 +23,15 @@ final class UnixLoop: Sendable {
         let part = self.part
         finished = Task {
             try? await pool.runIfActive {
-                let service = listener.socket?.service.flatMap { ingestors.registry.services.index(of: $0) }
-                listener.receiver.run(ingestors.make(transport: "unix", service: service)) {
+                let services = ingestors.registry.services
+                let service = listener.socket?.service.flatMap { services.index(of: $0) }
+                // A peer-identity socket's maps, resolved to services now (like `service`).
+                let senders = listener.socket?.peerIdentity.map { identity in
+                    UnixDatagramReceiver.Senders(
+                        uids: identity.uids.compactMapValues { services.index(of: $0) },
+                        gids: identity.gids.compactMapValues { services.index(of: $0) })
+                }
+                listener.receiver.run(ingestors.make(transport: "unix", service: service), senders: senders) {
                     liveness.beat(part, now: MonotonicClock.now())
                 }
             }
