@@ -80,11 +80,15 @@ install: release
 install-files:
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tallyd
 	install -D -m 0755 $(TALLY_BIN) $(DESTDIR)$(PREFIX)/bin/tally
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(PREFIX)/share/doc/tally
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(UNITDIR)/tally.service.d \
+	    $(DESTDIR)$(PREFIX)/share/doc/tally
 	sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
 	    -e 's#/usr/local/share/doc/#$(PREFIX)/share/doc/#g' systemd/tally.service > $(DESTDIR)$(UNITDIR)/tally.service
 	sed -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' systemd/tally.socket > $(DESTDIR)$(UNITDIR)/tally.socket
 	install -m 0644 systemd/tally.socket.d/ports.conf.example $(DESTDIR)$(UNITDIR)/tally.socket.d/
+	for f in web peer-identity; do \
+	    sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
+	        systemd/tally.service.d/$$f.conf.example > $(DESTDIR)$(UNITDIR)/tally.service.d/$$f.conf.example; done
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml ]; then \
 	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml (the shipped default: tallyd --print-default-config)"; \
@@ -94,8 +98,9 @@ install-files:
 ## Remove what install put there, except the config (it may hold an operator's edits).
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/tallyd $(DESTDIR)$(PREFIX)/bin/tally $(DESTDIR)$(UNITDIR)/tally.service $(DESTDIR)$(UNITDIR)/tally.socket \
-	      $(DESTDIR)$(UNITDIR)/tally.socket.d/ports.conf.example
-	-rmdir $(DESTDIR)$(UNITDIR)/tally.socket.d 2>/dev/null
+	      $(DESTDIR)$(UNITDIR)/tally.socket.d/ports.conf.example \
+	      $(DESTDIR)$(UNITDIR)/tally.service.d/web.conf.example $(DESTDIR)$(UNITDIR)/tally.service.d/peer-identity.conf.example
+	-rmdir $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(UNITDIR)/tally.service.d 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/tally
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; remove it by hand if you no longer need it"
 

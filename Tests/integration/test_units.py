@@ -29,7 +29,8 @@ def analyze(*args):
 def test_make_install_puts_binary_units_and_config_in_place(installed):
     units = installed["units"]
     for path in [installed["prefix"] / "bin" / "tallyd", installed["prefix"] / "bin" / "tally", units / "tally.service", units / "tally.socket",
-                 units / "tally.socket.d" / "ports.conf.example", installed["etc"] / "tally" / "tallyd.yaml"]:
+                 units / "tally.socket.d" / "ports.conf.example", units / "tally.service.d" / "web.conf.example",
+                 units / "tally.service.d" / "peer-identity.conf.example", installed["etc"] / "tally" / "tallyd.yaml"]:
         assert path.exists(), path
     service = (units / "tally.service").read_text()
     assert f"ExecStart={installed['prefix']}/bin/tallyd --config {installed['etc']}/tally/tallyd.yaml" in service
@@ -57,6 +58,21 @@ def test_security_exposure_is_at_most_2(installed):
     assert float(m.group(1)) <= 2.0, out
 
 
+@pytest.mark.parametrize("dropin", ["web", "peer-identity"])
+def test_the_shipped_drop_ins_keep_the_unit_valid_and_exposure_at_most_2(installed, tmp_path, dropin):
+    """The drop-in merged into the unit (later settings win, as systemd applies them)."""
+    units = installed["units"]
+    conf = (units / "tally.service.d" / f"{dropin}.conf.example").read_text()
+    merged = tmp_path / "tally.service"
+    merged.write_text((units / "tally.service").read_text().replace("[Install]", conf + "\n[Install]", 1))
+    rc, out = analyze("security", "--offline=yes", str(merged))
+    m = re.search(r"Overall exposure level for tally\.service: (\d+\.\d+)", out)
+    assert m, out
+    assert float(m.group(1)) <= 2.0, out
+    if dropin == "web":
+        assert "LoadCredential=web.yml:" in conf and "--web.config.file %d/web.yml" in conf
+
+
 def test_units_agree_with_the_default_config_ports():
     """tally.socket hands tallyd sockets matched by port: they must be the config's ports."""
     import yaml
@@ -80,4 +96,5 @@ def test_make_uninstall_removes_what_install_put_there_but_the_config(installed)
     assert not (installed["prefix"] / "bin" / "tallyd").exists()
     assert not (installed["prefix"] / "bin" / "tally").exists()
     assert not (installed["units"] / "tally.service").exists()
+    assert not (installed["units"] / "tally.service.d").exists()
     assert (installed["etc"] / "tally" / "tallyd.yaml").exists()
