@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Protocol parsing, catalogue, registry, exposition, and the pure parsers both
@@ -29,6 +30,8 @@ let package = Package(
         // zlib's deflate for gzip-compressed scrapes, from Debian's zlib1g-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // bcrypt verification (crypt_r) for basic auth, from Debian's libcrypt-dev.
+        // Snappy block compression for remote write, from Debian's libsnappy-dev.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         // Config loading, listeners, HTTP endpoints, lifecycle, logging.
         .target(
@@ -39,10 +42,12 @@ let package = Package(
                 "CSystemd",
                 "CZlib",
                 "CCrypt",
+                "CSnappy",
                 "CTallyNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,7 +8,7 @@ mode=${1:-run}
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in libsystemd-dev zlib1g-dev libcrypt-dev pkg-config; do have_pkg "$p" || need+=("$p"); done
+for p in libsystemd-dev zlib1g-dev libcrypt-dev libsnappy-dev pkg-config; do have_pkg "$p" || need+=("$p"); done
 if [ "$mode" = test ]; then
   for p in prometheus socat curl python3-venv systemd chromium fonts-dejavu-core openssl; do have_pkg "$p" || need+=("$p"); done
 fi

@@ -70,16 +70,19 @@ public enum Daemon {
             let tcpSettings = TCPSettings(
                 idle: config.tcpIdleTimeout, maxLine: config.maxLineLength, maxConnections: config.tcpMaxConnections,
                 logger: logger)
+            let remoteWrite = RemoteWriteService(
+                targets: loaded.remoteWrite, registry: registry, group: threads.remoteWrite, logger: logger)
             let admin = AdminRoutes(
                 registry: registry, startTime: startTime, state: state, debugHooks: options.debugHooks,
                 ingestLoops: threads.ingestLoops, listeners: directory, readiness: readiness, reloads: reloads,
                 reloadStats: reloadStats, scrapes: scrapes, serving: serving, tcpSettings: tcpSettings,
+                remoteWrite: remoteWrite,
                 status: StatusSources(
                     registry: registry, startTime: startTime,
                     configPath: config.locations.source.isEmpty
                         || config.locations.source.hasPrefix("<") ? nil : config.locations.source,
                     sampler: sampler, recent: recent, listeners: directory, readiness: readiness, reloads: reloadStats,
-                    state: state))
+                    state: state, remoteWrite: remoteWrite))
             // The admin endpoint first: /-/ready says 503 while the state is restored.
             let adminEndpoint = try await HTTPListeners.bindAdmin(
                 config: config, activation: activation, threads: threads, serving: serving, route: admin.route)
@@ -122,6 +125,8 @@ public enum Daemon {
             // The daemon's whole shape: started in this order, shut down in reverse.
             var services: [any Service] = []
             if let state { services.append(StateSaveService(store: state, blocking: threads.blocking)) }
+            // Early in the list, so late at shutdown: its last interval has every drained line.
+            services.append(remoteWrite)
             services.append(ExpiryService(registry: registry, logger: logger))
             services.append(StatusSamplerService(sampler: sampler))
             services.append(HTTPEndpointService(live: live, serving: serving))
@@ -136,7 +141,7 @@ public enum Daemon {
                 ReloadService(
                     hangups: hangups, requests: reloads, stats: reloadStats, load: options.reloadConfig,
                     initial: loaded, registry: registry, live: live, directory: directory, tcpSettings: tcpSettings,
-                    serving: serving, state: state, logger: logger))
+                    serving: serving, remoteWrite: remoteWrite, state: state, logger: logger))
 
             let group = ServiceGroup(
                 configuration: .init(

@@ -10,6 +10,7 @@ import NIOPosix
 /// - `blocking`: a thread per Unix receive loop (they block in `recvmmsg`) plus one for work
 ///   that must not run on the cooperative pool (encoding and fsyncing the saved state).
 /// - `security`: one thread for bcrypt (basic auth), slow on purpose, never on the HTTP loop.
+/// - `remoteWrite`: one event loop for remote-write requests: a slow receiver waits there.
 public struct Threads: Sendable {
     public let ingest: MultiThreadedEventLoopGroup
     /// The ingest group's loops, in a fixed order: UDP sockets and TCP ingestors are spread
@@ -18,6 +19,7 @@ public struct Threads: Sendable {
     public let http: MultiThreadedEventLoopGroup
     public let blocking: NIOThreadPool
     public let security: NIOThreadPool
+    public let remoteWrite: MultiThreadedEventLoopGroup
 
     /// Runs `body` with fresh threads and shuts every one of them down afterwards, whether
     /// `body` returned or threw: the async form of `defer`.
@@ -30,9 +32,10 @@ public struct Threads: Sendable {
         blocking.start()
         let security = NIOThreadPool(numberOfThreads: 1)
         security.start()
+        let remoteWrite = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let threads = Threads(
             ingest: ingest, ingestLoops: Array(ingest.makeIterator()), http: http, blocking: blocking,
-            security: security)
+            security: security, remoteWrite: remoteWrite)
         let result: Result<T, any Error>
         do {
             result = .success(try await body(threads))
@@ -43,6 +46,7 @@ public struct Threads: Sendable {
         try? await security.shutdownGracefully()
         try? await ingest.shutdownGracefully()
         try? await http.shutdownGracefully()
+        try? await remoteWrite.shutdownGracefully()
         return try result.get()
     }
 }

@@ -15,6 +15,8 @@ public struct LoadedConfig: Sendable, Equatable {
     public var catalogue: Catalogue
     /// `web_config_file`, read and checked (its certificate, key and hashes); nil for plain HTTP.
     public var web: WebConfig?
+    /// `remote_write`, with password and token files read.
+    public var remoteWrite: [RemoteWriteTarget] = []
     /// Things that are allowed but probably not meant (a `limits.families` key that names no
     /// documented family): printed by `--check-config`, logged at start and reload.
     public var warnings: [String] = []
@@ -44,6 +46,7 @@ public struct LoadedConfig: Sendable, Equatable {
             }
             web = try WebConfig.load(path: path)
         }
+        remoteWrite = try RemoteWriteTarget.load(config)
         self.config = config
         self.catalogue = catalogue
         warnings = Self.unmatchedFamilyLimits(config, catalogue)

@@ -61,6 +61,8 @@ public struct TallyConfig: Sendable, Equatable {
     public var httpMaxConnections = 64
     /// exporter-toolkit's web config (TLS, basic auth, headers) for every HTTP endpoint.
     public var webConfigFile: String?
+    /// Where every interval's series are pushed (Prometheus remote write 1.0).
+    public var remoteWrite: [RemoteWriteEndpoint] = []
     /// Where each key was written, for checks after parsing; not part of equality.
     public var locations = SourceLocations()
 
@@ -74,7 +76,7 @@ public struct TallyConfig: Sendable, Equatable {
     static let topLevelKeys = [
         "ingest", "metrics", "admin", "services", "catalogue", "unknown_families",
         "default_service", "default_buckets", "heartbeat_timeout", "log_level",
-        "drop_client_telemetry", "limits", "state_file", "state_interval", "web_config_file",
+        "drop_client_telemetry", "limits", "state_file", "state_interval", "web_config_file", "remote_write",
     ]
 
     /// `identity: peer` with its `uids`/`gids` maps (numeric ids → service), or nil.
@@ -201,6 +203,22 @@ public struct TallyConfig: Sendable, Equatable {
             if let n = m["max_connections"] {
                 httpMaxConnections = try n.int()
                 guard httpMaxConnections >= 1 else { throw n.error("must be at least 1") }
+            }
+        }
+        var remoteWrite = defaults?.remoteWrite ?? []
+        if let node = top["remote_write"] {
+            remoteWrite = []
+            if !node.isNull {
+                for item in try node.sequence() {
+                    remoteWrite.append(try RemoteWriteEndpoint.parse(item))
+                    mark(item)
+                    if let m = try? item.mapping(allowed: []) {
+                        for (_, child) in m { mark(child) }
+                        if let b = m["basic_auth"], let bm = try? b.mapping(allowed: []) {
+                            for (_, c) in bm { mark(c) }
+                        }
+                    }
+                }
             }
         }
         var webConfigFile = defaults?.webConfigFile
@@ -363,6 +381,7 @@ public struct TallyConfig: Sendable, Equatable {
         config.tcpMaxConnections = tcpMaxConnections
         config.httpMaxConnections = httpMaxConnections
         config.webConfigFile = webConfigFile
+        config.remoteWrite = remoteWrite
         config.locations = SourceLocations(source: source, lines: lines)
         try ListenerConflicts.check(config)
         return config

@@ -24,6 +24,7 @@ struct AdminRoutes: Sendable {
     let scrapes: ScrapeStats
     let serving: HTTPServing
     let tcpSettings: TCPSettings
+    var remoteWrite: RemoteWriteService? = nil
     let status: StatusSources
 
     func route(_ request: HTTPEndpointHandler.Request, _ loop: any EventLoop) -> HTTPEndpointHandler.Reply? {
@@ -70,6 +71,7 @@ struct AdminRoutes: Sendable {
             var w = TextWriter(capacity: 4096)
             ConnectionExposition.render(
                 &w, serving: serving, tcp: tcpSettings, endpoints: registry.services.names + ["admin"])
+            RemoteWriteExposition.render(&w, remoteWrite?.stats ?? [])
             body += w.bytes
             return .init(status: .ok, contentType: ExpositionRenderer.contentType, body: body)
         case "/healthz", "/-/healthy":

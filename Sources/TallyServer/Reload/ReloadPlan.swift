@@ -24,6 +24,8 @@ struct ReloadPlan: Equatable {
     var web = false
     /// `metrics.max_connections`, `ingest.tcp_max_connections`.
     var connectionLimits = false
+    /// `remote_write` (or a password or token file it names).
+    var remoteWrite = false
     /// Config keys that changed but only apply at the next start, in config order.
     var restart: [String] = []
     /// What runs once the plan is applied: the new config where it applied, the old one
@@ -52,6 +54,7 @@ struct ReloadPlan: Equatable {
             || n.dropClientTelemetry != o.dropClientTelemetry || n.tcpIdleTimeout != o.tcpIdleTimeout
         stateFile = n.stateFile != o.stateFile || n.stateInterval != o.stateInterval
         web = new.web != old.web
+        remoteWrite = new.remoteWrite != old.remoteWrite
         connectionLimits = n.httpMaxConnections != o.httpMaxConnections || n.tcpMaxConnections != o.tcpMaxConnections
         if (n.stateFile == nil) != (o.stateFile == nil) {
             restart.append("state_file")
@@ -79,6 +82,7 @@ struct ReloadPlan: Equatable {
         if stateFile { out.append("state_file/state_interval") }
         if web { out.append("web config") }
         if connectionLimits { out.append("connection limits") }
+        if remoteWrite { out.append("remote_write") }
         return out
     }
 

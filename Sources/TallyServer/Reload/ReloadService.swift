@@ -22,6 +22,7 @@ struct ReloadService: Service {
     let directory: ListenerDirectory
     let tcpSettings: TCPSettings
     let serving: HTTPServing
+    let remoteWrite: RemoteWriteService
     let state: StateStore?
     let logger: Logger
 
@@ -109,6 +110,7 @@ struct ReloadService: Service {
                 logger.error("reload: the web config's TLS context could not be built: \(error)")
             }
         }
+        if plan.remoteWrite { remoteWrite.update(new.remoteWrite) }
         if plan.connectionLimits {
             serving.maxConnections = config.httpMaxConnections
             tcpSettings.set(maxConnections: config.tcpMaxConnections)

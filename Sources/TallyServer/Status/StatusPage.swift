@@ -96,7 +96,20 @@ enum StatusPage {
         } else {
             h += "<dt>off</dt><dd class=\"dim\">no state_file</dd>"
         }
-        h += "</dl></div></section></main>"
+        h += "</dl>"
+        if let endpoints = r.remoteWrite, !endpoints.isEmpty {
+            h += "<h2>Remote write</h2><table id=\"remote-write\"><tbody>"
+            for e in endpoints {
+                h += "<tr data-url=\"\(esc(e.url))\"><td><code>\(esc(e.url))</code></td>"
+                h += "<td><span class=\"\(e.healthy ? "ok" : "bad")\">\(e.healthy ? "delivering" : "failing")</span>"
+                h += " · last success \(e.lastSuccessTime.map { ago(r.now - $0) } ?? "never") · "
+                h += "\(e.queueIntervals) queued, \(e.droppedSamples) dropped"
+                if let error = e.lastError { h += "<div class=\"dim\">\(esc(error))</div>" }
+                h += "</td></tr>"
+            }
+            h += "</tbody></table>"
+        }
+        h += "</div></section></main>"
         h += "<footer class=\"dim\">JSON: <a href=\"/api/v1/status\">/api/v1/status</a> · "
         h += "<a href=\"/metrics\">/metrics</a> · tally status</footer></body></html>\n"
         return Array(h.utf8)

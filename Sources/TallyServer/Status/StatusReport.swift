@@ -84,6 +84,19 @@ public struct StatusReport: Codable, Sendable {
     public var kernelDrops: [Drops]
     public var reload: Reload
     public var state: SavedState?
+    /// Every `remote_write` endpoint; nil when none is configured.
+    public var remoteWrite: [RemoteWrite]?
+
+    public struct RemoteWrite: Codable, Sendable {
+        public var url: String
+        /// Delivered within the last three intervals.
+        public var healthy: Bool
+        public var lastSuccessTime: Double?
+        public var queueIntervals: Int
+        public var samplesSent: Int
+        public var droppedSamples: Int
+        public var lastError: String?
+    }
 
     public static func decode(_ bytes: [UInt8]) throws -> StatusReport {
         let decoder = JSONDecoder()
@@ -110,6 +123,7 @@ struct StatusSources: Sendable {
     let readiness: Readiness
     let reloads: ReloadStats
     let state: StateStore?
+    var remoteWrite: RemoteWriteService? = nil
 
     func report() -> StatusReport {
         let wall = WallClock.now()
@@ -201,6 +215,18 @@ struct StatusSources: Sendable {
                     path: store.path, lastSaveTime: stateStats?.lastSaveTime,
                     ageSeconds: stateStats?.lastSaveTime.map { wall - $0 }, saves: stateStats?.saves ?? 0,
                     failures: stateStats?.failures ?? 0, restoredSeries: stateStats?.restored)
+            },
+            remoteWrite: remoteWrite.flatMap { service in
+                let all = service.stats
+                guard !all.isEmpty else { return nil }
+                return all.map { s in
+                    let v = s.value
+                    return .init(
+                        url: s.url, healthy: s.healthy(now: wall), lastSuccessTime: v.lastSuccess,
+                        queueIntervals: v.queueIntervals, samplesSent: v.samplesSent,
+                        droppedSamples: v.droppedQueueFull + v.droppedRejected + v.droppedShutdown,
+                        lastError: v.lastError)
+                }
             })
     }
 }
