@@ -37,7 +37,10 @@ let package = Package(
         // A quick, plugin-free measurement for one-off numbers and callgrind.
         .executableTarget(
             name: "tally-bench",
-            dependencies: ["TallyBenchSupport", "CHeap", .product(name: "TallyCore", package: "tally")],
+            dependencies: [
+                "TallyBenchSupport", "CHeap", .product(name: "TallyCore", package: "tally"),
+                .product(name: "TallyServer", package: "tally"),
+            ],
             path: "Sources/tally-bench"
         ),
     ]

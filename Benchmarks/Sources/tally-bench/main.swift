@@ -10,6 +10,7 @@ import CHeap
 import Glibc
 import TallyBenchSupport
 import TallyCore
+import TallyServer
 
 func now(_ clock: clockid_t = CLOCK_MONOTONIC) -> Double {
     var ts = timespec()
@@ -91,6 +92,18 @@ case "render":
     var size = 0
     let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000, format: format).count }
     print("render \(series) series (\(format.rawValue)): median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
+case "remote-write":
+    // One remote-write interval of `series` counter series: collect, encode, snappy (no network).
+    let registry = Corpus.registry()
+    Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
+    var r = RemoteWriteCost.Result()
+    let m = measure { r = RemoteWriteCost.oneInterval(registry: registry, now: 1000) }
+    let wall = String(format: "%.2f", m.wall * 1000)
+    let cpu = String(format: "%.2f", m.cpu * 1000)
+    let perCPU = String(format: "%.0f", Double(r.samples) / m.cpu)
+    let perSample = String(format: "%.1f", Double(r.wireBytes) / Double(r.samples))
+    let ratio = String(format: "%.1f", Double(r.rawBytes) / Double(r.wireBytes))
+    print("remote write \(series) series: \(r.samples) samples in \(r.requests) requests, \(wall) ms wall, \(cpu) ms CPU = \(perCPU) samples per CPU-second; \(r.rawBytes) B protobuf, \(r.wireBytes) B snappy = \(perSample) B/sample on the wire (\(ratio)x)")
 case "memory", "memory-histogram":
     // Heap in use (mallinfo2) around the fold: the registry's whole cost, slack included.
     let histogram = command == "memory-histogram"
@@ -131,6 +144,6 @@ case "baseline":
     print("create \(series) series: tally \(String(format: "%.1f", tallyCreate.wall * 1000)) ms (parse included), swift-prometheus \(String(format: "%.1f", create.wall * 1000)) ms (pre-parsed) -> \(String(format: "%.1f", create.wall / tallyCreate.wall))x")
     print("render \(series) series: tally \(String(format: "%.2f", tallyRender.wall * 1000)) ms, swift-prometheus \(String(format: "%.2f", render.wall * 1000)) ms (\(size) bytes) -> \(String(format: "%.1f", render.wall / tallyRender.wall))x")
 default:
-    print("usage: tally-bench fold [--trace 1]|mixed|render [--openmetrics 1]|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
+    print("usage: tally-bench fold [--trace 1]|mixed|render [--openmetrics 1]|remote-write|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
     exit(2)
 }

@@ -110,3 +110,37 @@ struct RemoteWriteV1: RemoteWriteEncoding {
         return try request.serializedBytes()
     }
 }
+
+/// One interval of a registry, collected, encoded and compressed as a sender does it, without
+/// sending: what the benchmarks and docs/scaling.md measure.
+public enum RemoteWriteCost {
+    public struct Result: Sendable {
+        public var samples = 0
+        public var requests = 0
+        /// Protobuf bytes before snappy, and after (on the wire).
+        public var rawBytes = 0
+        public var wireBytes = 0
+
+        public init() {}
+    }
+
+    public static func oneInterval(registry: Registry, maxSamplesPerSend: Int = 2000, now: Double) -> Result {
+        let batch = RemoteWriteBatch.collect(
+            registry: registry, target: RemoteWriteEndpoint(url: "http://localhost/api/v1/write"), instance: "host-1",
+            now: now, withMetadata: false)
+        var r = Result()
+        r.samples = batch.series.count
+        var start = 0
+        while start < batch.series.count {
+            let end = min(start + maxSamplesPerSend, batch.series.count)
+            guard let raw = try? RemoteWriteV1().encode(batch.series[start..<end], metadata: [], timestampMs: 0) else {
+                break
+            }
+            r.rawBytes += raw.count
+            r.wireBytes += Snappy.compress(raw).count
+            r.requests += 1
+            start = end
+        }
+        return r
+    }
+}
