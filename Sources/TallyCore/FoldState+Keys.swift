@@ -119,25 +119,27 @@ extension FoldState {
         }
     }
 
-    /// The line's exemplar, for a counter or a histogram whose ids fit OpenMetrics' limit;
-    /// anything else is counted and the line folds without one.
+    /// The folded line's exemplar, for a counter or a histogram whose ids fit OpenMetrics'
+    /// limit; anything else is counted and the line has none.
     @inline(never)
-    func exemplar(
-        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView, now: Double,
-        stats: inout IngestStats
-    ) -> ExemplarInput? {
-        guard info.type == .counter || info.type == .histogram else {
+    func keepExemplar(
+        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView, service: Int,
+        key: UnsafeRawBufferPointer, hash: UInt64, now: Double, stats: inout IngestStats
+    ) {
+        guard info.type == .counter || info.type == .histogram, let last = updates.last else {
             stats.exemplarsNotApplicable += 1
-            return nil
+            return
         }
         let input = ExemplarInput(
             trace: UnsafeRawBufferPointer(rebasing: line[trace]), span: UnsafeRawBufferPointer(rebasing: line[span]),
             time: now)
         guard input.fits else {
             stats.exemplarsTooLong += 1
-            return nil
+            return
         }
-        return input
+        if registry.keepExemplar(input, service: service, key: key, hash: hash, update: last) {
+            stats.exemplarsKept += 1
+        }
     }
 
     @inline(__always)

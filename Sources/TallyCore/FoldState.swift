@@ -12,8 +12,6 @@ struct FoldState {
     var keyStorage: RawBuffer<UInt8>
     var keyCapacity: Int
     var key: UnsafeMutableRawPointer { keyStorage.raw }
-    /// The current line's exemplar, when it has one (see `fold`).
-    let exemplarStorage = RawBuffer<ExemplarInput>(capacity: 1)
     var keyLength = 0
     /// The current line's service and family once known (-1 before), for the per-service and
     /// per-family counts.
@@ -372,22 +370,20 @@ struct FoldState {
         if let serviceError { return serviceError }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k)
-        // By pointer, so a line without one passes a null word to the store, nothing more.
-        var exemplar: UnsafePointer<ExemplarInput>? = nil
-        if !trace.isEmpty,
-            let input = self.exemplar(line, trace: trace, span: span, info: info, now: now, stats: &stats)
-        {
-            exemplarStorage.pointer.pointee = input
-            exemplar = UnsafePointer(exemplarStorage.pointer)
-        }
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,
-                generation: generation, stamp: stamp, u, exemplar: exemplar)
+                generation: generation, stamp: stamp, u)
         }
         switch refusal {
         case nil:
-            if exemplar != nil { stats.exemplarsKept += 1 }
+            // Kept after the fold, under a second lock acquisition: lines without a trace_id
+            // (nearly all) pay nothing for it in the fold.
+            if !trace.isEmpty {
+                keepExemplar(
+                    line, trace: trace, span: span, info: info, service: service, key: k, hash: h, now: now,
+                    stats: &stats)
+            }
             return nil
         case .stale?:
             // A reload swapped the catalogue while this line was on its way: resolve it again.

@@ -137,20 +137,31 @@ public final class Registry: @unchecked Sendable {
     @inline(__always)
     func apply(
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>,
-        exemplar: UnsafePointer<ExemplarInput>? = nil
+        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
     ) -> Refusal? {
         return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
             return stores.withUnsafeMutableBufferPointer { stores in
                 stores[service].fold(
-                    key, hash: hash, width: width, stamp: stamp, updates, exemplar: exemplar,
+                    key, hash: hash, width: width, stamp: stamp, updates,
                     setMax: setMaxValues.load(ordering: .relaxed)
                 ) {
                     admitSeries(service: service, family: family)
                 }
             }
+        }
+    }
+
+    /// Keeps `exemplar` on the series `key` of `service` (just folded) for `update`'s slot;
+    /// false if the series is gone (expired or removed in between).
+    func keepExemplar(
+        _ exemplar: ExemplarInput, service: Int, key: UnsafeRawBufferPointer, hash: UInt64, update: SampleUpdate
+    ) -> Bool {
+        withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores in
+            guard service < stores.count, let index = stores[service].find(key, hash: hash) else { return false }
+            let offset = Int(stores[service].offsets[index])
+            return stores[service].keep(exemplar, offset: offset, update)
         }
     }
 

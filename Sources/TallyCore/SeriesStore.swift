@@ -129,8 +129,7 @@ extension SeriesStore {
     @inline(__always)
     mutating func fold(
         _ key: UnsafeRawBufferPointer, hash: UInt64, width: Int, stamp: UInt32,
-        _ updates: UnsafeBufferPointer<SampleUpdate>, exemplar: UnsafePointer<ExemplarInput>? = nil, setMax: Int,
-        admit: () -> Registry.Refusal?
+        _ updates: UnsafeBufferPointer<SampleUpdate>, setMax: Int, admit: () -> Registry.Refusal?
     ) -> Registry.Refusal? {
         let index: Int
         if let i = table.find(key, hash: hash) {
@@ -158,7 +157,6 @@ extension SeriesStore {
                 }
             }
         }
-        if let exemplar { keep(exemplar.pointee, offset: offset, updates) }
         guard members else { return nil }
         var overflow = false
         for case .member(let m) in updates where !addMember(m, at: offset, stamp: stamp, max: setMax) {
@@ -167,18 +165,17 @@ extension SeriesStore {
         return overflow ? .setOverflow(limit: setMax) : nil
     }
 
-    /// The exemplar of the line's last increment or observation (the fold passes one only
-    /// for counters and histograms).
-    @inline(never)
-    mutating func keep(_ exemplar: ExemplarInput, offset: Int, _ updates: UnsafeBufferPointer<SampleUpdate>) {
-        guard let last = updates.last else { return }
-        switch last {
+    /// The exemplar of a line's last increment or observation, on the series at `offset`;
+    /// false for updates that have none (gauges, summaries, sets).
+    mutating func keep(_ exemplar: ExemplarInput, offset: Int, _ update: SampleUpdate) -> Bool {
+        switch update {
         case .add(let x):
             exemplars[UInt32(offset), default: Exemplar()].set(exemplar, value: x)
         case .observe(let bucket, _, let value, _):
             exemplars[UInt32(offset + bucket), default: Exemplar()].set(exemplar, value: value)
         case .set, .summarize, .member:
-            break
+            return false
         }
+        return true
     }
 }

@@ -43,7 +43,9 @@ final class RemoteWriteSender: Sendable {
     private let sequence = Atomic<Int>(0)
     private let lastRejectLog = Mutex<Double>(-Double.infinity)
 
-    static let maxBackoff = 30.0
+    /// Prometheus' own `max_backoff`; and never more than an interval, so after an outage the
+    /// queue starts draining before new intervals push the oldest queued ones out.
+    static let maxBackoff = 5.0
     /// How long a stop waits for the last intervals to go out.
     static let flushTimeout = 5.0
 
@@ -81,8 +83,8 @@ final class RemoteWriteSender: Sendable {
                     backoff = 0.5
                 case .retry(let after, _):
                     let jitter = Double.random(in: 0.75...1.25)
-                    retryAt = MonotonicClock.now() + min(after ?? backoff * jitter, 300)
-                    backoff = min(backoff * 2, Self.maxBackoff)
+                    retryAt = MonotonicClock.now() + min(after ?? min(backoff, Self.maxBackoff) * jitter, 300)
+                    backoff = min(backoff * 2, Self.maxBackoff, max(interval, 0.5))
                 case .rejected:
                     break
                 }
