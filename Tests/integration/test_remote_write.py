@@ -141,6 +141,9 @@ def test_an_outage_is_bridged_by_the_queue_and_what_it_cannot_hold_is_counted(tm
         stamps = [float(t) for t, _ in raw[0]["values"]]
         inside = [t for t in stamps if outage_start < t < outage_stop]
         assert len(inside) >= 2, (stamps, outage_start, outage_stop)
+        print(f"outage {outage_stop - outage_start:.1f}s at a 1s interval, capacity 5: {queued:.0f} intervals queued, "
+              f"{dropped:.0f} samples dropped (queue_full), {len(inside)} intervals from inside the outage delivered, "
+              f"latest counter {total} as sent")
     finally:
         d.stop()
         prom.stop()
@@ -239,3 +242,22 @@ def test_bad_remote_write_config_is_refused_with_key_and_line(tmp_path):
         p = subprocess.run([TALLYD, "--check-config", str(config)], capture_output=True, text=True, timeout=30)
         assert p.returncode == 1, (text, p.stdout)
         assert key in p.stderr and problem in p.stderr and f"{config}:" in p.stderr, (text, p.stderr)
+
+
+def test_sigterm_sends_one_last_interval_then_exits():
+    r = serve([200])
+    try:
+        d = Tallyd(services=["order_executor"], extra_yaml=remote_write_yaml(r.url, interval="60s"))
+        d.start()
+        d.send(ORDER.format(n=1))
+        wait_until(lambda: len(r.requests) >= 1, timeout=20, what="the first interval")
+        d.send(ORDER.format(n=2))
+        d.wait_received(2)
+        before = len(r.requests)
+        started = time.monotonic()
+        assert d.stop() == 0
+        # The next interval was a minute away: the request after SIGTERM is the last flush.
+        assert len(r.requests) == before + 1 and time.monotonic() - started < 10, (before, len(r.requests))
+        d.dir.cleanup()
+    finally:
+        r.shutdown()

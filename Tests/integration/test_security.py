@@ -123,6 +123,13 @@ def test_tls_with_curl_and_client_certificates(tmp_path):
         wait_until(lambda: d.admin_value("tally_http_refused_total", endpoint="order_executor",
                                          reason="tls_handshake") >= 1, timeout=10, what="handshake failures counted")
 
+        # A keep-alive connection opened before the reload keeps working after it.
+        import http.client
+        kept = http.client.HTTPSConnection("127.0.0.1", port, context=client_context(pki), timeout=5)
+        kept.request("GET", "/metrics")
+        first = kept.getresponse()
+        assert first.status == 200 and first.read()
+
         # A client certificate required: refused without one, served with one; applied by a reload.
         web.write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
                        "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n")
@@ -139,6 +146,10 @@ def test_tls_with_curl_and_client_certificates(tmp_path):
         assert http_get(port, ssl_context=with_cert)[0] == 200
         d.client = {"ssl_context": with_cert}
         assert d.admin_value("tally_config_reloads_total", result="success") == 1
+        kept.request("GET", "/metrics")
+        reply = kept.getresponse()
+        assert reply.status == 200 and b"service_up" in reply.read()
+        kept.close()
 
 
 PROMETHEUS = shutil.which("prometheus")
