@@ -49,6 +49,9 @@ def test_idle_floods_slowloris_and_huge_headers_never_lock_out_a_scrape():
                                  reason="idle_closed_for_new") >= 1900
             fds = d.admin_value("process_open_fds")
             assert fds < 300, fds
+            evicted = d.admin_value("tally_http_refused_total", endpoint="order_executor", reason="idle_closed_for_new")
+            print(f"2000 idle connections + slowloris: scrape answered in {elapsed * 1000:.0f} ms, "
+                  f"{evicted:.0f} idle connections closed for new ones, {fds:.0f} fds open")
 
             # Headers of 1 MiB: 431 once 8 KiB arrived, and the connection closes.
             big = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -101,6 +104,8 @@ def test_tcp_ingest_connections_past_the_limit_are_refused_and_counted():
             assert d.received("tcp") == 1024
             fds = d.admin_value("process_open_fds")
             assert fds < d.admin_value("process_max_fds") and fds < 1024 + 100, fds
+            print(f"5000 TCP ingest connections: {refused:.0f} refused, 1024 accepted, {d.received('tcp'):.0f} lines "
+                  f"counted, {fds:.0f} fds open of {d.admin_value('process_max_fds'):.0f}")
         finally:
             for s in conns:
                 s.close()
