@@ -11,7 +11,7 @@ DESTDIR    ?=
 BIN        ?= .build/release/tallyd
 TALLY_BIN  ?= $(dir $(BIN))tally
 
-.PHONY: bench bench-quick bench-instructions bench-report fuzz
+.PHONY: bench bench-quick bench-instructions bench-report bench-peers fuzz
 FUZZ_SECONDS ?= 60
 .PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test embed clean install install-files uninstall
 
@@ -122,10 +122,17 @@ bench-quick: deps embed
 	Benchmarks/.build/release/tally-bench memory --series 1000000
 	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench baseline --series $$s; done
 
-## docs/performance.md, regenerated: every figure of the performance table, measured now.
+## docs/performance.md, regenerated: every figure of the performance table, measured now,
+## then the peers section (tallyd, statsd_exporter, collectd with the same load).
 bench-report: release
 	$(BENCH_BUILD)
 	python3 scripts/performance-report.py
+	python3 scripts/bench-peers.py
+
+## tallyd side by side with statsd_exporter (STATSD_EXPORTER=) and collectd (COLLECTD=), same
+## load, one run; rewrites the peers section of docs/performance.md.
+bench-peers: release
+	python3 scripts/bench-peers.py
 
 ## Instructions per folded line (10k series), from callgrind: stable on noisy machines.
 bench-instructions: deps embed

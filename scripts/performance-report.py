@@ -335,6 +335,11 @@ def main():
               " not received. Memory is the registry's allocated capacity (exact) and the RSS growth"
               " while creating the series; the swift-prometheus figure is glibc heap growth (mallinfo2).\n")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    # The peers section is scripts/bench-peers.py's (make bench-peers): kept as it was measured.
+    begin, end = "<!-- peers:begin", "<!-- peers:end -->"
+    old = open(OUT).read() if os.path.exists(OUT) else ""
+    if begin in old and end in old:
+        md.append("\n" + old[old.index(begin):old.index(end) + len(end)] + "\n")
     with open(OUT, "w") as f:
         f.write("\n".join(md))
     print(f"wrote {OUT}")

@@ -33,6 +33,14 @@ struct Load: ParsableCommand {
     @Option(help: "Sending threads (each with its own socket).") var senders = 1
     @Option(help: "tallyd's admin endpoint host:port, or 'none'.") var admin = "127.0.0.1:9102"
     @Option(help: "The service the lines name.") var service = "order_executor"
+    @Option(
+        help: ArgumentHelp(
+            "What the lines look like: tagged (orders_placed_total, 4 labels, DogStatsD tags), plain "
+                + "(orders_placed_total.S<n>:1|c, for a default_service), timer (order_execution_duration_seconds, "
+                + "|ms).",
+            valueName: "tagged|plain|timer"))
+    var shape = "tagged"
+    @Option(help: "The identity tag of tagged and timer lines: service or service_name.") var identityTag = "service"
 
     func validate() throws {
         guard [udp, unix, tcp].compactMap({ $0 }).count <= 1 else {
@@ -45,6 +53,12 @@ struct Load: ParsableCommand {
             throw ValidationError("--rate is a number of lines per second or 'max'")
         }
         guard Load.seconds(duration) != nil else { throw ValidationError("--duration looks like 500ms, 10s, 1m or 1h") }
+        guard ["tagged", "plain", "timer"].contains(shape) else {
+            throw ValidationError("--shape is tagged, plain or timer")
+        }
+        guard ["service", "service_name"].contains(identityTag) else {
+            throw ValidationError("--identity-tag is service or service_name")
+        }
     }
 
     /// A positive duration (`DurationText`: 500ms, 10s, 1m, 1h).
@@ -53,6 +67,18 @@ struct Load: ParsableCommand {
     }
 
     static func now() -> Double { MonotonicClock.now() }
+
+    /// One line of `shape` for series `s`: the same lines the benchmarks and the peer runs use.
+    static func line(shape: String, series s: Int, service: String, identityTag: String) -> String {
+        switch shape {
+        case "plain":
+            return "orders_placed_total.S\(s):1|c"
+        case "timer":
+            return "order_execution_duration_seconds:\(s % 997)|ms|#\(identityTag):\(service),order_type:T\(s)"
+        default:
+            return "orders_placed_total:1|c|#\(identityTag):\(service),order_type:limit,symbol:SYM\(s),side:buy"
+        }
+    }
 
     func run() throws {
         let address: TallyAddress
@@ -80,7 +106,7 @@ struct Load: ParsableCommand {
             for j in 0..<linesPerPacket {
                 let s = (p * linesPerPacket + j) % series
                 if j > 0 { text += "\n" }
-                text += "orders_placed_total:1|c|#service:\(service),order_type:limit,symbol:SYM\(s),side:buy"
+                text += Load.line(shape: shape, series: s, service: service, identityTag: identityTag)
             }
             if stream { text += "\n" }
             packets.append(Array(text.utf8))

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""tallyd side by side with the daemons users would pick instead, in one run.
+
+    make bench-peers          (part of make bench-report; builds release tallyd and tally first)
+
+The same load for each: `tally load` on CPU 0 sends 20 lines per datagram over loopback as
+fast as it can, 1000 series; the daemon under test runs on CPU 1. Each round runs every
+daemon back to back (this host is shared and noisy: read medians, and ratios within a
+round). Received counts come from each daemon's own /metrics, CPU from /proc/<pid>/stat.
+
+Peers come from variables, so a user with their own copies reproduces the table:
+  STATSD_EXPORTER=path/to/statsd_exporter   (default ../shared/peers/statsd_exporter)
+  COLLECTD=path/to/collectd                 (default: collectd on PATH or /usr/sbin)
+A missing peer is skipped with a line saying so. ROUNDS (3) and SECONDS (5) size the run.
+The result replaces the section between the peers markers of docs/performance.md.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TALLYD = os.environ.get("TALLYD", os.path.join(ROOT, ".build", "release", "tallyd"))
+TALLY = os.environ.get("TALLY", os.path.join(ROOT, ".build", "release", "tally"))
+STATSD_EXPORTER = os.environ.get("STATSD_EXPORTER", os.path.join(ROOT, "..", "shared", "peers", "statsd_exporter"))
+COLLECTD = os.environ.get("COLLECTD", shutil.which("collectd") or "/usr/sbin/collectd")
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SECONDS = float(os.environ.get("SECONDS", "5"))
+SERIES = 1000
+OUT = os.path.join(ROOT, "docs", "performance.md")
+BEGIN, END = "<!-- peers:begin (scripts/bench-peers.py) -->", "<!-- peers:end -->"
+TICK = os.sysconf("SC_CLK_TCK")
+TWO_CORES = (os.cpu_count() or 1) >= 2
+
+
+def free_port():
+    for _ in range(100):
+        s, d = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            d.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+            d.close()
+    raise RuntimeError("no free port")
+
+
+def pinned(cpu, args):
+    return (["taskset", "-c", str(cpu)] if TWO_CORES and shutil.which("taskset") else []) + args
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def sample_value(line):
+    rest = line.split("}", 1)[1] if "}" in line else line.split(" ", 1)[1]
+    return float(rest.split()[0])
+
+
+def sum_samples(text, name):
+    return sum(sample_value(l) for l in text.splitlines()
+               if l.startswith(name) and len(l) > len(name) and l[len(name)] in " {")
+
+
+def wait_http(port, proc, what):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited with {proc.returncode}")
+        try:
+            metrics(port)
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not answer on :{port}")
+
+
+class Daemon:
+    """One daemon under test: start(), received(), pid, stop()."""
+
+    def __init__(self, name, lines):
+        self.name, self.lines = name, lines
+        self.dir = tempfile.TemporaryDirectory(prefix=f"peers-{name}-")
+        self.port = free_port()
+        self.web = free_port()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.dir.cleanup()
+
+
+class Tallyd(Daemon):
+    def __init__(self, lines, transport="udp"):
+        super().__init__("tallyd", lines)
+        self.transport = transport
+        self.unix = os.path.join(self.dir.name, "ingest.sock")
+
+    def start(self):
+        config = os.path.join(self.dir.name, "tallyd.yaml")
+        with open(config, "w") as f:
+            f.write(f'ingest: {{udp: ["127.0.0.1:{self.port}"], tcp: ["127.0.0.1:{self.port}"], '
+                    f'unix: [{{path: {self.unix}}}]}}\n'
+                    f"admin: {{address: 127.0.0.1, port: {self.web}}}\n"
+                    f"services: {{order_executor: {{port: {free_port()}}}}}\ndefault_service: order_executor\n")
+        self.proc = subprocess.Popen(pinned(1, [TALLYD, "--config", config]), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_http(self.web, self.proc, "tallyd")
+
+    def target(self):
+        return {"udp": ["--udp", f"127.0.0.1:{self.port}"], "unix": ["--unix", self.unix],
+                "tcp": ["--tcp", f"127.0.0.1:{self.port}"]}[self.transport]
+
+    def received(self):
+        return sum_samples(metrics(self.web), "tally_lines_received_total")
+
+
+class StatsdExporter(Daemon):
+    def __init__(self, lines):
+        super().__init__("statsd_exporter", lines)
+
+    def start(self):
+        self.proc = subprocess.Popen(pinned(1, [STATSD_EXPORTER, f"--statsd.listen-udp=127.0.0.1:{self.port}",
+                                                "--statsd.listen-tcp=", f"--web.listen-address=127.0.0.1:{self.web}"]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_http(self.web, self.proc, "statsd_exporter")
+
+    def target(self):
+        return ["--udp", f"127.0.0.1:{self.port}"]
+
+    def received(self):
+        return sum_samples(metrics(self.web), "statsd_exporter_lines_total")
+
+
+class Collectd(Daemon):
+    """collectd's statsd plugin; what it received is the sum of its counters, which
+    write_prometheus shows after each 1 s interval."""
+
+    def __init__(self, lines):
+        super().__init__("collectd", lines)
+
+    def start(self):
+        config = os.path.join(self.dir.name, "collectd.conf")
+        with open(config, "w") as f:
+            f.write(f'Interval 1\nBaseDir "{self.dir.name}"\nPIDFile "{self.dir.name}/collectd.pid"\n'
+                    f'LoadPlugin statsd\n<Plugin statsd>\n  Host "127.0.0.1"\n  Port "{self.port}"\n</Plugin>\n'
+                    f'LoadPlugin write_prometheus\n<Plugin write_prometheus>\n  Port "{self.web}"\n</Plugin>\n')
+        self.proc = subprocess.Popen(pinned(1, [COLLECTD, "-f", "-C", config]), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_http(self.web, self.proc, "collectd")
+
+    def target(self):
+        return ["--udp", f"127.0.0.1:{self.port}"]
+
+    def received(self):
+        return sum_samples(metrics(self.web), "collectd_statsd_derive_total")
+
+
+def measure(daemon):
+    daemon.start()
+    try:
+        time.sleep(0.5)
+        before, cpu0 = daemon.received(), cpu_seconds(daemon.proc.pid)
+        out = subprocess.run(pinned(0, [TALLY, "load", *daemon.target(), "--shape", daemon.lines,
+                                        "--identity-tag", "service_name", "--series", str(SERIES),
+                                        "--lines-per-packet", "20", "--duration", f"{SECONDS}s", "--admin", "none"]),
+                             capture_output=True, text=True, timeout=SECONDS + 60)
+        if out.returncode != 0:
+            sys.exit(f"tally load failed: {out.stderr}")
+        result = dict(kv.split("=") for kv in out.stdout.strip().splitlines()[-1].split()[1:])
+        # Let it empty its queues (collectd publishes once per interval).
+        last, settle = daemon.received(), time.monotonic() + 5
+        time.sleep(1.2)
+        while time.monotonic() < settle:
+            time.sleep(0.3)
+            now = daemon.received()
+            if now == last:
+                break
+            last = now
+        received = daemon.received() - before
+        cpu = cpu_seconds(daemon.proc.pid) - cpu0
+        seconds = float(result["seconds"])
+        sent = int(result["sent_lines"])
+        return {"lps": received / seconds, "cpu_per_m": cpu / received * 1e6 if received else 0.0,
+                "loss": 1 - received / sent if sent else 0.0}
+    finally:
+        daemon.stop()
+
+
+def main():
+    for path, what in [(TALLYD, "tallyd"), (TALLY, "tally")]:
+        if not os.path.exists(path):
+            sys.exit(f"{what} not built at {path} (make release)")
+    runs = [("tallyd", "tagged", lambda: Tallyd("tagged")),
+            ("statsd_exporter", "tagged", lambda: StatsdExporter("tagged")),
+            ("tallyd", "plain", lambda: Tallyd("plain")),
+            ("collectd", "plain", lambda: Collectd("plain")),
+            ("tallyd (unix)", "tagged", lambda: Tallyd("tagged", "unix")),
+            ("tallyd (tcp)", "tagged", lambda: Tallyd("tagged", "tcp"))]
+    skipped = []
+    if not os.path.exists(STATSD_EXPORTER):
+        skipped.append(f"statsd_exporter: not found at {STATSD_EXPORTER} (set STATSD_EXPORTER=)")
+    if not os.path.exists(COLLECTD):
+        skipped.append(f"collectd: not found at {COLLECTD} (apt-get install collectd-core libmicrohttpd12 "
+                       "libprotobuf-c1, or set COLLECTD=)")
+    runs = [r for r in runs if not any(s.startswith(r[0] + ":") for s in skipped)]
+    for s in skipped:
+        print("skipped", s)
+    results = {(name, lines): [] for name, lines, _ in runs}
+    for n in range(ROUNDS):
+        for name, lines, make in runs:
+            r = measure(make())
+            results[(name, lines)].append(r)
+            print(f"round {n + 1}: {name:16} {lines:7} {r['lps'] / 1e6:6.3f}M lines/s received, "
+                  f"{r['cpu_per_m']:.3f} CPU-s per million, loss {r['loss'] * 100:.1f}%", flush=True)
+
+    def med(key, field):
+        return statistics.median(x[field] for x in results[key]) if key in results and results[key] else None
+
+    def ratios(a, b):
+        if a not in results or b not in results:
+            return None
+        return [x["lps"] / y["lps"] for x, y in zip(results[a], results[b]) if y["lps"] > 0]
+
+    md = [BEGIN, "", "## Side by side with the peers", "",
+          f"`make bench-peers`, {time.strftime('%Y-%m-%d')}: `tally load` on CPU 0 sends 20 lines per UDP datagram "
+          f"over loopback as fast as it can, {SERIES} series, {SECONDS:g} s per run; the daemon on CPU 1; "
+          f"{ROUNDS} rounds, each running every daemon back to back. Received lines from each daemon's own "
+          "/metrics, CPU from /proc.", "",
+          "| daemon | lines | received lines/s, per round | median | CPU-s per million lines (median) | loss at max load (median) |",
+          "|---|---|---|---|---|---|"]
+    shapes = {"tagged": "DogStatsD `orders_placed_total:1|c|#service_name:…,order_type:limit,symbol:SYM<n>,side:buy`",
+              "plain": "plain `orders_placed_total.S<n>:1|c`"}
+    for name, lines, _ in runs:
+        key = (name, lines)
+        per = ", ".join(f"{x['lps'] / 1e6:.2f}M" for x in results[key])
+        md.append(f"| {name} | {shapes[lines]} | {per} | {med(key, 'lps') / 1e6:.2f}M | {med(key, 'cpu_per_m'):.2f} | "
+                  f"{med(key, 'loss') * 100:.0f} % |")
+    md.append("")
+    tagged = ratios(("tallyd", "tagged"), ("statsd_exporter", "tagged"))
+    plain = ratios(("tallyd", "plain"), ("collectd", "plain"))
+    if tagged:
+        md.append(f"- Tagged lines, tallyd ÷ statsd_exporter within each round: "
+                  f"{', '.join(f'{x:.1f}×' for x in tagged)}; median **{statistics.median(tagged):.1f}×** "
+                  "(target 15×).")
+    if plain:
+        md.append(f"- Plain lines, tallyd ÷ collectd within each round: {', '.join(f'{x:.2f}×' for x in plain)}; "
+                  f"median **{statistics.median(plain):.2f}×** (target 1.5×).")
+    for s in skipped:
+        md.append(f"- Skipped {s}.")
+    md += ["", END]
+    section = "\n".join(md) + "\n"
+    print(section)
+    text = open(OUT).read() if os.path.exists(OUT) else "# Performance\n"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section.rstrip("\n") + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(OUT, "w") as f:
+        f.write(text)
+    print(f"wrote the peers section of {OUT}")
+
+
+if __name__ == "__main__":
+    main()
