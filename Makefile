@@ -68,7 +68,7 @@ clean:
 ## and fails (make it a table test). Linked with lld: gold cannot read the DWARF Swift 6 emits.
 fuzz: deps
 	rm -f Fuzz/.build/debug.yaml Fuzz/.build/build.db Fuzz/.build/*/debug/description.json
-	cd Fuzz && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+	cd Fuzz && $(SWIFT) build -c debug --product TallyFuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
 	mkdir -p .build/fuzz-corpus
 	Fuzz/.build/debug/TallyFuzz .build/fuzz-corpus Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=.build/fuzz-crash- -print_final_stats=1

@@ -155,7 +155,7 @@ extension FoldState {
     mutating func resolveFamily(_ name: UnsafeRawBufferPointer, kind: SampleKind, create: Bool)
         -> FamilyTable.Resolution
     {
-        let h = ByteHash.hash(name)
+        let h = ByteHash.hash(name, seed: hashSeed)
         if let i = familyCache.find(name, hash: h) { return .found(Int(familyCacheIDs[i])) }
         let r = registry.families.resolve(name, kind: kind, create: create)
         if case .found(let id) = r {

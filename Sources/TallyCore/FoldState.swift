@@ -12,6 +12,10 @@ struct FoldState {
     var keyStorage: RawBuffer<UInt8>
     var keyCapacity: Int
     var key: UnsafeMutableRawPointer { keyStorage.raw }
+    /// Process-wide constants, copied in once: a static read per line costs a `swift_once`
+    /// check (and the name table a retain and a release) every time.
+    let hashSeed = ByteHash.processSeed
+    let nameChars = RawBuffer(copying: StatsDLine.nameChars)
     var keyLength = 0
     /// The current line's service and family once known (-1 before), for the per-service and
     /// per-family counts.
@@ -188,7 +192,7 @@ struct FoldState {
             return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
         }
         let parsed: StatsDLine
-        switch StatsDLine.parse(line) {
+        switch StatsDLine.parse(line, nameChars: UnsafePointer(nameChars.pointer)) {
         case .success(let p): parsed = p
         case .failure(let e): return e
         }
@@ -369,7 +373,7 @@ struct FoldState {
         }
         if let serviceError { return serviceError }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
-        let h = ByteHash.hash(k)
+        let h = ByteHash.hash(k, seed: hashSeed)
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,

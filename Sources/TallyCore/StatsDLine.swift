@@ -34,6 +34,14 @@ public struct StatsDLine: Sendable {
 
     /// Parses one line (no newline). Leading and trailing blanks must already be trimmed.
     public static func parse(_ line: UnsafeRawBufferPointer) -> Result<StatsDLine, LineError> {
+        nameChars.withUnsafeBufferPointer { parse(line, nameChars: $0.baseAddress!) }
+    }
+
+    /// The same with `nameChars` (a copy of `StatsDLine.nameChars`) held by the caller, as the
+    /// fold does: no static read per line.
+    static func parse(_ line: UnsafeRawBufferPointer, nameChars table: UnsafePointer<UInt8>) -> Result<
+        StatsDLine, LineError
+    > {
         let n = line.count
         // name, possibly with InfluxDB/Librato/SignalFX tags
         var i = 0
@@ -41,11 +49,7 @@ public struct StatsDLine: Sendable {
         var nameTags = 0..<0
         var nameStyle = TagStyle.none
         // Skip the plain name bytes with one table lookup each; anything else stops the scan.
-        i = nameChars.withUnsafeBufferPointer { table in
-            var j = 0
-            while j < n && table[Int(line[j])] != 0 { j &+= 1 }
-            return j
-        }
+        while i < n && table[Int(line[i])] != 0 { i &+= 1 }
         while i < n && line[i] != UInt8(ascii: ":") {
             let b = line[i]
             if !(MetricName.isAlpha(b) || MetricName.isDigit(b) || b == 0x5F || b == 0x2E || b == 0x2D) {
