@@ -1,11 +1,12 @@
 /// Building the series key from a line's tags, and the lookups the fold makes on the way.
 extension FoldState {
     mutating func documentedKey(
-        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView, labels: [[UInt8]],
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView,
         familyID: Int, service: Int, stats: inout IngestStats
     ) -> LineError? {
         labelValues.reset()
-        for _ in 0..<labels.count { labelValues.append(0..<0) }
+        let labelCount = info.labelCount
+        for _ in 0..<labelCount { labelValues.append(0..<0) }
         for t in 0..<tagList.count {
             let tag = tagList[t]
             guard tag.hasValue else {
@@ -31,11 +32,12 @@ extension FoldState {
             }
         }
         let serviceName = serviceNames.nameBytes[service]
-        for i in labels.indices {
+        for i in 0..<labelCount {
             if i == info.serviceLabel {
                 serviceName.withUnsafeBytes { appendKey($0) }
             } else {
                 guard !labelValues[i].isEmpty else {
+                    let labels = info.labels ?? []
                     return LineError(
                         .missingLabel,
                         "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag "

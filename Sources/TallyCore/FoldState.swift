@@ -362,9 +362,9 @@ struct FoldState {
         // The series key.
         keyLength = 0
         SeriesKey.withFamilyBytes(familyID) { appendKey($0) }
-        if let labels = info.labels {
+        if info.labels != nil {
             if let error = documentedKey(
-                line, parsed.tags, info: info, labels: labels, familyID: familyID, service: service, stats: &stats)
+                line, parsed.tags, info: info, familyID: familyID, service: service, stats: &stats)
             {
                 return error
             }
