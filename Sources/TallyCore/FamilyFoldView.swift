@@ -2,6 +2,27 @@
 /// width, whether it is special. Cached per receive loop (a class: one retain per line, not
 /// four). Its counterpart on the scrape side is `ExpositionRenderer.FamilyRenderView`.
 final class FamilyFoldView {
+    /// What every line reads, as plain values (the pointers are into this object's own
+    /// storage): the fold copies this out of the loop's table and takes no reference to the
+    /// class on a line that goes well.
+    struct Hot {
+        var valid = false
+        var type = FamilyType.gauge
+        var unit = FamilyUnit.none
+        var special: SpecialFamily?
+        var isDocumented = false
+        var width = 1
+        var labelCount = 0
+        var labelFlat: UnsafeMutablePointer<UInt8>? = nil
+        var labelOffsets: UnsafeMutablePointer<Int>? = nil
+        /// -1: the family has no `service_name` label.
+        var serviceLabel = -1
+        var buckets: UnsafeMutablePointer<Double>? = nil
+        var bucketCount = 0
+    }
+
+    private(set) var hot = Hot()
+    private let bucketStorage: RawBuffer<Double>
     let type: FamilyType
     let unit: FamilyUnit
     let name: String
@@ -45,5 +66,10 @@ final class FamilyFoldView {
         width = d.slotWidth
         dropped = d.droppedLabels.map { Array($0.utf8) }
         special = SpecialFamily(d).flatMap { $0 == .serviceInfo ? nil : $0 }
+        bucketStorage = RawBuffer(copying: d.buckets)
+        hot = Hot(
+            valid: true, type: type, unit: unit, special: special, isDocumented: labels != nil, width: width,
+            labelCount: labelCount, labelFlat: labelFlat, labelOffsets: labelOffsets, serviceLabel: serviceLabel ?? -1,
+            buckets: bucketStorage.pointer, bucketCount: d.buckets.count)
     }
 }

@@ -1,7 +1,7 @@
 /// Building the series key from a line's tags, and the lookups the fold makes on the way.
 extension FoldState {
     mutating func documentedKey(
-        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView,
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView.Hot,
         familyID: Int, service: Int, stats: inout IngestStats
     ) -> LineError? {
         labelValues.reset()
@@ -17,16 +17,17 @@ extension FoldState {
             var matched = false
             let keyLength = tag.key.count
             let keyStart = line.baseAddress! + tag.key.lowerBound
-            let offsets = info.labelOffsets
+            let offsets = info.labelOffsets!
+            let flat = info.labelFlat!
             for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == keyLength {
-                if ByteHash.equal(info.labelFlat + offsets[i], keyStart, count: keyLength) {
+                if ByteHash.equal(flat + offsets[i], keyStart, count: keyLength) {
                     if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
                     labelValues[i] = tag.value
                     matched = true
                     break
                 }
             }
-            if !matched && !isDropped(info, keyStart, keyLength) {
+            if !matched && !isDropped(infos[familyID]!, keyStart, keyLength) {
                 stats.countDroppedTag(
                     family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
             }
@@ -37,10 +38,11 @@ extension FoldState {
                 serviceName.withUnsafeBytes { appendKey($0) }
             } else {
                 guard !labelValues[i].isEmpty else {
-                    let labels = info.labels ?? []
+                    let view = self.info(familyID)
+                    let labels = view.labels ?? []
                     return LineError(
                         .missingLabel,
-                        "'\(info.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag "
+                        "'\(view.name)' needs label '\(String(decoding: labels[i], as: UTF8.self))' (tag "
                             + "\(String(decoding: labels[i], as: UTF8.self)):<value>)"
                     )
                 }
@@ -52,8 +54,9 @@ extension FoldState {
     }
 
     mutating func undocumentedKey(
-        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView, stats: inout IngestStats
+        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, familyID: Int, stats: inout IngestStats
     ) -> LineError? {
+        let info = self.info(familyID)
         pairs.removeAll(keepingCapacity: true)
         for t in 0..<tagList.count {
             let tag = tagList[t]
@@ -125,7 +128,7 @@ extension FoldState {
     /// limit; anything else is counted and the line has none.
     @inline(never)
     func keepExemplar(
-        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView, service: Int,
+        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView.Hot, service: Int,
         key: UnsafeRawBufferPointer, hash: UInt64, now: Double, stats: inout IngestStats
     ) {
         guard info.type == .counter || info.type == .histogram, let last = updates.last else {
@@ -214,11 +217,20 @@ extension FoldState {
         }
     }
 
+    /// The plain-value part of family `id`'s view (made on first use).
+    @inline(__always)
+    mutating func hot(_ id: Int) -> FamilyFoldView.Hot {
+        if id < hots.count, hots[id].valid { return hots[id] }
+        return info(id).hot
+    }
+
     mutating func info(_ id: Int) -> FamilyFoldView {
         if id < infos.count, let info = infos[id] { return info }
         let info = FamilyFoldView(registry.families.descriptor(id))
         if id >= infos.count { infos.append(contentsOf: repeatElement(nil, count: id + 1 - infos.count)) }
         infos[id] = info
+        if id >= hots.count { hots.append(contentsOf: repeatElement(FamilyFoldView.Hot(), count: id + 1 - hots.count)) }
+        hots[id] = info.hot
         return info
     }
 }

@@ -25,6 +25,8 @@ struct FoldState {
     var familyCache = ByteKeyTable(capacity: 128)
     var familyCacheIDs: [Int32] = []
     var infos: [FamilyFoldView?] = []
+    /// `infos[id].hot`, by family id, for the lines that need nothing else.
+    var hots: [FamilyFoldView.Hot] = []
     var scratch: [UInt8] = []
     var labelValues = ScratchArray<Range<Int>>()
     var tagList = ScratchArray<TagIterator.Tag>()
@@ -98,6 +100,7 @@ struct FoldState {
         familyCache = ByteKeyTable(capacity: 128)
         familyCacheIDs.removeAll(keepingCapacity: true)
         infos.removeAll(keepingCapacity: true)
+        hots.removeAll(keepingCapacity: true)
         let names = registry.services.snapshot
         if names.count != serviceNames.count || names.active != serviceNames.active {
             serviceNames = names
@@ -314,14 +317,16 @@ struct FoldState {
         case .rejected(let reason, let detail): return LineError(reason, detail)
         case .absent: return serviceError
         }
-        let info = self.info(familyID)
+        let info = self.hot(familyID)
         guard info.type.accepts(parsed.kind) else {
             return LineError(
-                .typeMismatch, "'\(info.name)' is a \(info.type.rawValue), the line is |\(parsed.kind.statsdField)")
+                .typeMismatch,
+                "'\(self.info(familyID).name)' is a \(info.type.rawValue), the line is |\(parsed.kind.statsdField)")
         }
         if parsed.kind == .timer && info.unit != .seconds {
             return LineError(
-                .unitMismatch, "'\(info.name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
+                .unitMismatch,
+                "'\(self.info(familyID).name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
         }
 
         updates.reset()
@@ -339,8 +344,9 @@ struct FoldState {
                     updates.append(.summarize(value: value, weight: weight))
                 } else {
                     var b = 0
-                    while b < info.buckets.count && value > info.buckets[b] { b += 1 }
-                    updates.append(.observe(bucket: b, buckets: info.buckets.count, value: value, weight: weight))
+                    let buckets = info.buckets!
+                    while b < info.bucketCount && value > buckets[b] { b += 1 }
+                    updates.append(.observe(bucket: b, buckets: info.bucketCount, value: value, weight: weight))
                 }
             case .set:
                 updates.append(.member(x.bitPattern))
@@ -362,13 +368,13 @@ struct FoldState {
         // The series key.
         keyLength = 0
         SeriesKey.withFamilyBytes(familyID) { appendKey($0) }
-        if info.labels != nil {
+        if info.isDocumented {
             if let error = documentedKey(
                 line, parsed.tags, info: info, familyID: familyID, service: service, stats: &stats)
             {
                 return error
             }
-        } else if let error = undocumentedKey(line, parsed.tags, info: info, stats: &stats) {
+        } else if let error = undocumentedKey(line, parsed.tags, familyID: familyID, stats: &stats) {
             return error
         }
         if let serviceError { return serviceError }
@@ -394,7 +400,7 @@ struct FoldState {
             dropCaches(generation: registry.families.generation)
             return fold(line, now: now, stats: &stats)
         case let refusal?:
-            return cardinalityError(refusal, info: info, familyID: familyID, service: service)
+            return cardinalityError(refusal, info: self.info(familyID), familyID: familyID, service: service)
         }
     }
 }
