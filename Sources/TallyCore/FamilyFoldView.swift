@@ -1,6 +1,7 @@
 /// A `FamilyDescriptor` as the fold needs it on every line: label names as bytes, the slot
-/// width, whether it is special. Cached per receive loop (a class: one retain per line, not
-/// four). Its counterpart on the scrape side is `ExpositionRenderer.FamilyRenderView`.
+/// width, whether it is special. Cached per receive loop; a line that folds reads only `hot`,
+/// copied into the loop's own table, and the class is touched on the error paths. Its
+/// counterpart on the scrape side is `ExpositionRenderer.FamilyRenderView`.
 final class FamilyFoldView {
     /// What every line reads, as plain values (the pointers are into this object's own
     /// storage): the fold copies this out of the loop's table and takes no reference to the
