@@ -54,7 +54,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            // The source of RemoteWrite/Generated/remote.pb.swift (scripts/generate-protobuf.sh).
+            exclude: ["RemoteWrite/Generated/remote.proto"]
         ),
         .executableTarget(
             name: "tallyd",
