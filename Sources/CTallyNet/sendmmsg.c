@@ -23,19 +23,7 @@ int tally_sendmmsg(int fd, const void *const *buffers, const size_t *lengths, un
 }
 
 int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int count, int flags) {
-    struct mmsghdr msgs[TALLY_MAX_BATCH];
-    struct iovec iov[TALLY_MAX_BATCH];
-    if (count > TALLY_MAX_BATCH) count = TALLY_MAX_BATCH;
-    memset(msgs, 0, sizeof(struct mmsghdr) * count);
-    for (unsigned int i = 0; i < count; i++) {
-        iov[i].iov_base = buffers[i];
-        iov[i].iov_len = size;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    int n = recvmmsg(fd, msgs, count, flags, NULL);
-    for (int i = 0; i < n; i++) lengths[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? (size_t)-1 : msgs[i].msg_len;
-    return n;
+    return tally_recvmmsg_creds(fd, buffers, size, lengths, NULL, NULL, count, flags);
 }
 
 int tally_unix_attach(int fd, const char *path, int bind_it) {
@@ -63,12 +51,15 @@ int tally_recvmmsg_creds(int fd, void *const *buffers, size_t size, size_t *leng
         iov[i].iov_len = size;
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_control = control[i].buf;
-        msgs[i].msg_hdr.msg_controllen = sizeof control[i].buf;
+        if (uids != NULL) {
+            msgs[i].msg_hdr.msg_control = control[i].buf;
+            msgs[i].msg_hdr.msg_controllen = sizeof control[i].buf;
+        }
     }
     int n = recvmmsg(fd, msgs, count, flags, NULL);
     for (int i = 0; i < n; i++) {
         lengths[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? (size_t)-1 : msgs[i].msg_len;
+        if (uids == NULL) continue;
         uids[i] = (unsigned int)-1;
         gids[i] = (unsigned int)-1;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != NULL; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {

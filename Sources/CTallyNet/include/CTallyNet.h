@@ -16,6 +16,7 @@ int tally_recvmmsg(int fd, void *const *buffers, size_t size, size_t *lengths, u
 
 /// As `tally_recvmmsg`, and each sender's credentials from SCM_CREDENTIALS (the socket must
 /// have SO_PASSCRED): `uids[i]`, `gids[i]`, or (uint32_t)-1 when a datagram carried none.
+/// With `uids` and `gids` NULL it is `tally_recvmmsg`.
 int tally_recvmmsg_creds(int fd, void *const *buffers, size_t size, size_t *lengths, unsigned int *uids,
                          unsigned int *gids, unsigned int count, int flags);
 

@@ -58,28 +58,10 @@ final class ScrapeStats: Sendable {
             name: "tally_scrape_duration_seconds", help: "Time to render each service's /metrics body.",
             type: .histogram)
         for i in active {
-            let name = services[i]
             let s = all[i] ?? PerService()
-            var cumulative = 0
-            for (b, bound) in (Self.buckets.map { Optional($0) } + [nil]).enumerated() {
-                cumulative += s.bucketCounts[b]
-                w.append("tally_scrape_duration_seconds_bucket{service=\"")
-                w.labelValue(name)
-                w.append("\",le=\"")
-                if let bound { w.value(bound) } else { w.append("+Inf") }
-                w.append("\"} ")
-                w.integer(Int64(cumulative))
-                w.append(byte: 0x0A)
-            }
-            w.append("tally_scrape_duration_seconds_sum{service=\"")
-            w.labelValue(name)
-            w.append("\"} ")
-            w.value(s.sum)
-            w.append("\ntally_scrape_duration_seconds_count{service=\"")
-            w.labelValue(name)
-            w.append("\"} ")
-            w.integer(Int64(s.count))
-            w.append(byte: 0x0A)
+            w.histogramSeries(
+                "tally_scrape_duration_seconds", label: "service", value: services[i], bounds: Self.buckets,
+                counts: s.bucketCounts, sum: s.sum, count: s.count)
         }
         w.header(name: "tally_scrape_bytes", help: "Size of the last /metrics body of each service.", type: .gauge)
         for i in active {
@@ -89,6 +71,40 @@ final class ScrapeStats: Sendable {
             w.append("\"} ")
             w.integer(Int64(all[i]?.lastBytes ?? 0))
             w.append(byte: 0x0A)
+        }
+    }
+}
+
+extension TextWriter {
+    /// One series of a histogram with one label (`name_bucket{label="value",le=…}`, `_sum`,
+    /// `_count`), from per-bucket counts (`counts[i]` in (bounds[i-1], bounds[i]], the last
+    /// slot +Inf), as tallyd's own histograms keep them.
+    mutating func histogramSeries(
+        _ name: String, label: String, value: String, bounds: [Double], counts: [Int], sum: Double, count: Int
+    ) {
+        var cumulative = 0
+        for b in 0...bounds.count {
+            cumulative += counts[b]
+            append(name)
+            append("_bucket{")
+            append(label)
+            append("=\"")
+            labelValue(value)
+            append("\",le=\"")
+            if b < bounds.count { self.value(bounds[b]) } else { append("+Inf") }
+            append("\"} ")
+            integer(Int64(cumulative))
+            append(byte: 0x0A)
+        }
+        for (suffix, isSum) in [("_sum{", true), ("_count{", false)] {
+            append(name)
+            append(suffix)
+            append(label)
+            append("=\"")
+            labelValue(value)
+            append("\"} ")
+            if isSum { self.value(sum) } else { integer(Int64(count)) }
+            append(byte: 0x0A)
         }
     }
 }

@@ -106,26 +106,9 @@ enum RemoteWriteExposition {
             name: "tally_remote_write_send_duration_seconds", help: "Time of each request, connect to answer.",
             type: .histogram)
         for (url, v) in values {
-            var cumulative = 0
-            for b in 0...RemoteWriteStats.buckets.count {
-                cumulative += v.sendBuckets[b]
-                w.append("tally_remote_write_send_duration_seconds_bucket{url=\"")
-                w.labelValue(url)
-                w.append("\",le=\"")
-                if b < RemoteWriteStats.buckets.count { w.value(RemoteWriteStats.buckets[b]) } else { w.append("+Inf") }
-                w.append("\"} ")
-                w.integer(Int64(cumulative))
-                w.append(byte: 0x0A)
-            }
-            w.append("tally_remote_write_send_duration_seconds_sum{url=\"")
-            w.labelValue(url)
-            w.append("\"} ")
-            w.value(v.sendSeconds)
-            w.append("\ntally_remote_write_send_duration_seconds_count{url=\"")
-            w.labelValue(url)
-            w.append("\"} ")
-            w.integer(Int64(v.sendCount))
-            w.append(byte: 0x0A)
+            w.histogramSeries(
+                "tally_remote_write_send_duration_seconds", label: "url", value: url, bounds: RemoteWriteStats.buckets,
+                counts: v.sendBuckets, sum: v.sendSeconds, count: v.sendCount)
         }
     }
 }

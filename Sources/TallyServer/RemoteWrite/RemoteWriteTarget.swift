@@ -1,3 +1,4 @@
+import FoundationEssentials
 import TallyCore
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ public struct RemoteWriteTarget: Sendable, Equatable {
             }
             if let auth = e.basicAuth {
                 let password = try secret(auth.passwordFile, key: "remote_write[\(i)].basic_auth.password_file", config)
-                t.authorization = "Basic " + base64(Array("\(auth.username):\(password)".utf8))
+                t.authorization = "Basic " + Data("\(auth.username):\(password)".utf8).base64EncodedString()
             }
             if let file = e.bearerTokenFile {
                 t.authorization = "Bearer " + (try secret(file, key: "remote_write[\(i)].bearer_token_file", config))
@@ -44,21 +45,6 @@ public struct RemoteWriteTarget: Sendable, Equatable {
         let value = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
         guard !value.isEmpty else { throw config.locations.error(key, "\(path) is empty") }
         return value
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let n = min(3, bytes.count - i)
-            var v = UInt32(bytes[i]) << 16
-            if n > 1 { v |= UInt32(bytes[i + 1]) << 8 }
-            if n > 2 { v |= UInt32(bytes[i + 2]) }
-            for j in 0..<4 { out.append(j <= n ? table[Int((v >> (18 - 6 * UInt32(j))) & 63)] : UInt8(ascii: "=")) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// This machine's name, the `instance` label unless external labels set one.

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -55,7 +56,7 @@ import Testing
         let hash = try #require(PasswordHash.make("pw", cost: 4))
         let web = try WebConfig.parse(yaml: "basic_auth_users:\n  prom: '\(hash)'\n", source: "web.yml")
         let security = try WebSecurity(web, pool: NIOThreadPool(numberOfThreads: 1))
-        func basic(_ s: String) -> String { "Basic " + Array(s.utf8).base64() }
+        func basic(_ s: String) -> String { "Basic " + Data(s.utf8).base64EncodedString() }
         guard case .challenge = security.decide(authorization: nil, address: "a", now: 0) else {
             Issue.record("no credentials must be challenged")
             return
@@ -83,22 +84,5 @@ import Testing
             Issue.record("limits are per address and refill")
             return
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    func base64() -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < count {
-            let n = Swift.min(3, count - i)
-            var v = UInt32(self[i]) << 16
-            if n > 1 { v |= UInt32(self[i + 1]) << 8 }
-            if n > 2 { v |= UInt32(self[i + 2]) }
-            for j in 0..<4 { out.append(j <= n ? table[Int((v >> (18 - 6 * UInt32(j))) & 63)] : UInt8(ascii: "=")) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
