@@ -96,6 +96,8 @@ def test_three_hosts_push_into_one_prometheus(tmp_path):
         assert d.admin_value("tally_remote_write_last_success_timestamp_seconds", url=url) > time.time() - 30
         status = json.loads(http_get(d.admin_port, "/api/v1/status")[2])
         assert status["remote_write"][0]["url"] == url and status["remote_write"][0]["healthy"]
+        page = http_get(d.admin_port, "/")[2]
+        assert 'id="remote-write"' in page and f'data-url="{url}"' in page and "delivering" in page
     finally:
         for d in daemons:
             d.stop()
