@@ -22,7 +22,8 @@ let package = Package(
     targets: [
         // Protocol parsing, catalogue, registry, exposition, and the pure parsers both
         // executables share (host:port, durations). No I/O.
-        .target(name: "TallyCore"),
+        .target(name: "CTallyCPU"),
+        .target(name: "TallyCore", dependencies: ["CTallyCPU"]),
         // The few system calls both executables share: the wall and monotonic clocks, stderr.
         .target(name: "TallySystem"),
         // libsystemd (sd_notify, watchdog, socket activation) from Debian's libsystemd-dev.

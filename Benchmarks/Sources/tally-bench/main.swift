@@ -3,7 +3,7 @@
 //
 //   tally-bench fold   --series N [--lines M]   parse+fold, ns/line and lines/s on one core
 //   tally-bench mixed  [--lines M]              parse+fold of the mixed 45-family corpus
-//   tally-bench render --series N               scrape render time and bytes per series
+//   tally-bench render --series N [--gzip 1]    scrape render time and bytes per series (and with gzip)
 //   tally-bench memory --series N               registry bytes per counter series
 //   tally-bench baseline --series N             the same creation and render with swift-prometheus
 import CHeap
@@ -92,6 +92,14 @@ case "render":
     var size = 0
     let m = measure { size = ExpositionRenderer.render(registry, service: 5, now: 1000, format: format).count }
     print("render \(series) series (\(format.rawValue)): median \(String(format: "%.2f", m.wall * 1000)) ms wall, \(size) bytes (\(size / series) bytes/series)")
+    if option("--gzip", 0) != 0 {
+        // What a Prometheus scrape costs (it sends Accept-Encoding: gzip): render, then compress.
+        var zipped = 0
+        let z = measure {
+            zipped = Gzip.compress(ExpositionRenderer.render(registry, service: 5, now: 1000, format: format))?.count ?? 0
+        }
+        print("render + gzip \(series) series (\(format.rawValue)): median \(String(format: "%.2f", z.wall * 1000)) ms wall, \(zipped) bytes gzipped (\(String(format: "%.1f", Double(zipped) / Double(series))) bytes/series)")
+    }
 case "remote-write":
     // One remote-write interval of `series` counter series: collect, encode, snappy (no network).
     let registry = Corpus.registry()
