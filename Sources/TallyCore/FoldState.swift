@@ -204,7 +204,7 @@ struct FoldState {
         // with the line itself (value, family, type, unit, labels): a sender fixing a line
         // learns the most useful thing first.
         var tagService: Int? = nil
-        var serviceError: LineError? = nil
+        var serviceError: ServiceProblem? = nil
         stats.unknownFields += parsed.unknownFields
         var tags = TagIterator(line, parsed.tags, separator: parsed.tagStyle.separator)
         tagList.reset()
@@ -230,15 +230,11 @@ struct FoldState {
             guard serviceError == nil else { continue }
             let value = UnsafeRawBufferPointer(rebasing: line[tag.value])
             guard let s = serviceNames.index(of: value) else {
-                serviceError = LineError(
-                    .unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
+                serviceError = .unknown(tag.value)
                 continue
             }
             if let t = tagService, t != s {
-                serviceError = LineError(
-                    .serviceMismatch,
-                    "the identity tags disagree: '\(serviceNames.all[t])', then '\(serviceNames.all[s])' "
-                        + "(service_name and service must name one service)")
+                serviceError = .tagsDisagree(first: t, then: s)
                 continue
             }
             tagService = s
@@ -255,22 +251,15 @@ struct FoldState {
         var service = 0
         if serviceError == nil {
             if let t = tagService, let p = prefixService, t != p {
-                serviceError = LineError(
-                    .serviceMismatch,
-                    "prefix names '\(serviceNames.all[p])' but the tag names '\(serviceNames.all[t])'")
+                serviceError = .prefixDisagrees(prefix: p, tag: t)
             } else if let s = tagService ?? prefixService ?? boundService ?? defaultService {
                 if let b = boundService, b != s {
-                    serviceError = LineError(
-                        .serviceMismatch,
-                        "this socket belongs to '\(serviceNames.all[b])', the line names "
-                            + "'\(serviceNames.all[s])'"
-                    )
+                    serviceError = .socketBelongs(to: b, line: s)
                 } else {
                     service = s
                 }
             } else {
-                serviceError = LineError(
-                    .noService, "no service_name/service tag, no <service>. prefix and no default_service")
+                serviceError = ServiceProblem.none
             }
         }
         if serviceError == nil {
@@ -315,7 +304,7 @@ struct FoldState {
             familyID = id
             lineFamily = id
         case .rejected(let reason, let detail): return LineError(reason, detail)
-        case .absent: return serviceError
+        case .absent: return serviceError.map { error($0, line) }
         }
         let info = self.hot(familyID)
         guard info.type.accepts(parsed.kind) else {
@@ -353,7 +342,7 @@ struct FoldState {
             }
         }
 
-        if let serviceError, info.special != nil { return serviceError }
+        if let serviceError, info.special != nil { return error(serviceError, line) }
         switch info.special {
         case .serviceUp:
             if case .set(let x) = updates.last! { registry.services.setExplicit(service, up: x != 0, now: now) }
@@ -377,7 +366,7 @@ struct FoldState {
         } else if let error = undocumentedKey(line, parsed.tags, familyID: familyID, stats: &stats) {
             return error
         }
-        if let serviceError { return serviceError }
+        if let serviceError { return error(serviceError, line) }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k, seed: hashSeed)
         let refusal = updates.withUnsafeBufferPointer { u in
@@ -401,6 +390,39 @@ struct FoldState {
             return fold(line, now: now, stats: &stats)
         case let refusal?:
             return cardinalityError(refusal, info: self.info(familyID), familyID: familyID, service: service)
+        }
+    }
+
+    /// Why a line's service is unusable, as indices until the line is refused: a `LineError`
+    /// holds a String, and one kept across the fold costs a release call on every line.
+    enum ServiceProblem {
+        /// The identity tag's value (a range of the line) names no configured service.
+        case unknown(Range<Int>)
+        case tagsDisagree(first: Int, then: Int)
+        case prefixDisagrees(prefix: Int, tag: Int)
+        case socketBelongs(to: Int, line: Int)
+        /// No tag, no prefix, no bound socket and no default_service.
+        case none
+    }
+
+    func error(_ problem: ServiceProblem, _ line: UnsafeRawBufferPointer) -> LineError {
+        let names = serviceNames.all
+        switch problem {
+        case .unknown(let range):
+            let value = UnsafeRawBufferPointer(rebasing: line[range])
+            return LineError(.unknownService, "service '\(LogEscaper.escape(value, limit: 64))' is not configured")
+        case .tagsDisagree(let t, let s):
+            return LineError(
+                .serviceMismatch,
+                "the identity tags disagree: '\(names[t])', then '\(names[s])' "
+                    + "(service_name and service must name one service)")
+        case .prefixDisagrees(let p, let t):
+            return LineError(.serviceMismatch, "prefix names '\(names[p])' but the tag names '\(names[t])'")
+        case .socketBelongs(let b, let s):
+            return LineError(
+                .serviceMismatch, "this socket belongs to '\(names[b])', the line names '\(names[s])'")
+        case .none:
+            return LineError(.noService, "no service_name/service tag, no <service>. prefix and no default_service")
         }
     }
 }
