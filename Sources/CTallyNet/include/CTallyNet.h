@@ -32,3 +32,7 @@ int tally_unix_attach(int fd, const char *path, int bind_it);
 /// or 128+N when signal N ended it (as a shell reports it); -1 with errno set when it could
 /// not be started.
 int tally_run_forwarding(char *const argv[]);
+
+/// Raises the calling thread's nice value by `by` (Linux: setpriority on a thread id changes
+/// that thread only). Returns 0, or -1 with errno set.
+int tally_thread_nice(int by);

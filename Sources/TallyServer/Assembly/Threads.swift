@@ -1,3 +1,4 @@
+import CTallyNet
 import NIOCore
 import NIOPosix
 
@@ -6,12 +7,17 @@ import NIOPosix
 ///
 /// - `ingest`: one event loop per core; UDP sockets, TCP connections and heartbeats run there.
 /// - `http`: one event loop for every /metrics endpoint and the admin endpoint, so a slow
-///   scrape never delays ingest.
+///   scrape never delays ingest. It runs at a lower priority (nice +5): on a host whose cores
+///   are all busy, rendering a large endpoint yields to the ingest loops instead of letting
+///   the socket queues overflow.
 /// - `blocking`: a thread per Unix receive loop (they block in `recvmmsg`) plus one for work
 ///   that must not run on the cooperative pool (encoding and fsyncing the saved state).
 /// - `security`: one thread for bcrypt (basic auth), slow on purpose, never on the HTTP loop.
-/// - `remoteWrite`: one event loop for remote-write requests: a slow receiver waits there.
+/// - `remoteWrite`: one event loop for remote-write requests: a slow receiver waits there. It
+///   runs at nice +5 too.
 public struct Threads: Sendable {
+    /// How much lower than ingest the scrape and remote-write threads run (see above).
+    static let backgroundNice: Int32 = 5
     public let ingest: MultiThreadedEventLoopGroup
     /// The ingest group's loops, in a fixed order: UDP sockets and TCP ingestors are spread
     /// over them by index.
@@ -33,6 +39,10 @@ public struct Threads: Sendable {
         let security = NIOThreadPool(numberOfThreads: 1)
         security.start()
         let remoteWrite = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        for group in [http, remoteWrite] {
+            // An unprivileged process may always lower its own priority; failing is harmless.
+            _ = try? await group.next().submit { tally_thread_nice(backgroundNice) }.get()
+        }
         let threads = Threads(
             ingest: ingest, ingestLoops: Array(ingest.makeIterator()), http: http, blocking: blocking,
             security: security, remoteWrite: remoteWrite)
