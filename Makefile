@@ -11,7 +11,7 @@ DESTDIR    ?=
 BIN        ?= .build/release/tallyd
 TALLY_BIN  ?= $(dir $(BIN))tally
 
-.PHONY: bench bench-quick bench-instructions bench-report bench-peers fuzz
+.PHONY: bench bench-quick bench-instructions bench-report bench-peers deps-peers fuzz
 FUZZ_SECONDS ?= 60
 .PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test embed clean install install-files uninstall
 
@@ -122,17 +122,21 @@ bench-quick: deps embed
 	Benchmarks/.build/release/tally-bench memory --series 1000000
 	@for s in 10000 100000; do Benchmarks/.build/release/tally-bench baseline --series $$s; done
 
-## docs/performance.md, regenerated: every figure of the performance table, measured now,
-## then the peers section (tallyd, statsd_exporter, collectd with the same load).
-bench-report: release
+## docs/performance.md, regenerated: the peers section first (tallyd, statsd_exporter, collectd
+## with the same load; its medians feed the end-to-end targets), then every other figure.
+bench-report: release deps-peers
 	$(BENCH_BUILD)
-	python3 scripts/performance-report.py
 	python3 scripts/bench-peers.py
+	python3 scripts/performance-report.py
 
 ## tallyd side by side with statsd_exporter (STATSD_EXPORTER=) and collectd (COLLECTD=), same
 ## load, one run; rewrites the peers section of docs/performance.md.
-bench-peers: release
+bench-peers: release deps-peers
 	python3 scripts/bench-peers.py
+
+## collectd (and valgrind) for the benchmarks; statsd_exporter is a binary (STATSD_EXPORTER=).
+deps-peers:
+	scripts/install-deps.sh peers
 
 ## Instructions per folded line (10k series), from callgrind: stable on noisy machines.
 bench-instructions: deps embed

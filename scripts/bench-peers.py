@@ -14,6 +14,7 @@ Peers come from variables, so a user with their own copies reproduces the table:
 A missing peer is skipped with a line saying so. ROUNDS (3) and SECONDS (5) size the run.
 The result replaces the section between the peers markers of docs/performance.md.
 """
+import json
 import os
 import re
 import shutil
@@ -35,6 +36,8 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SECONDS = float(os.environ.get("SECONDS", "5"))
 SERIES = 1000
 OUT = os.path.join(ROOT, "docs", "performance.md")
+# The medians and ratios for scripts/performance-report.py's target table (make bench-report).
+RESULTS = os.path.join(ROOT, ".build", "bench-peers.json")
 BEGIN, END = "<!-- peers:begin (scripts/bench-peers.py) -->", "<!-- peers:end -->"
 TICK = os.sysconf("SC_CLK_TCK")
 TWO_CORES = (os.cpu_count() or 1) >= 2
@@ -277,6 +280,14 @@ def main():
     for s in skipped:
         md.append(f"- Skipped {s}.")
     md += ["", END]
+    summary = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rounds": ROUNDS, "seconds": SECONDS,
+               "skipped": skipped,
+               "median": {f"{name}|{lines}": {"lps": med((name, lines), "lps"), "cpu_per_m": med((name, lines), "cpu_per_m"),
+                                              "loss": med((name, lines), "loss")} for name, lines, _ in runs},
+               "tagged_ratios": tagged or [], "plain_ratios": plain or []}
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
+        json.dump(summary, f, indent=1)
     section = "\n".join(md) + "\n"
     print(section)
     text = open(OUT).read() if os.path.exists(OUT) else "# Performance\n"

@@ -2,6 +2,7 @@
 # Installs what building and testing tallyd needs on Debian 12, and nothing that is there.
 #   scripts/install-deps.sh run    -> system packages for building and running
 #   scripts/install-deps.sh test   -> also promtool, prometheus, socat, and the Python venv
+#   scripts/install-deps.sh peers  -> also collectd's statsd plugin (make bench-peers compares with it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -9,6 +10,10 @@ mode=${1:-run}
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in libsystemd-dev zlib1g-dev libcrypt-dev libsnappy-dev pkg-config; do have_pkg "$p" || need+=("$p"); done
+if [ "$mode" = peers ]; then
+  # write_prometheus (how the bench reads collectd's counts) needs libmicrohttpd and protobuf-c.
+  for p in collectd-core libmicrohttpd12 libprotobuf-c1 valgrind; do have_pkg "$p" || need+=("$p"); done
+fi
 if [ "$mode" = test ]; then
   for p in prometheus socat curl python3-venv systemd chromium fonts-dejavu-core openssl; do have_pkg "$p" || need+=("$p"); done
 fi
