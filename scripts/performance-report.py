@@ -348,8 +348,9 @@ def main():
         ratios = (peers or {}).get(ratio_key) or []
         if t and p and ratios:
             ratio = statistics.median(ratios)
+            digits = 1 if want_ratio >= 10 else 2
             rows.append((f"end to end, UDP, {shape}, 1000 series", target,
-                         f"**{ratio:.1f}×** (per round {', '.join(f'{x:.1f}×' for x in ratios)}): tallyd {fmt_m(t['lps'])} "
+                         f"**{ratio:.{digits}f}×** (per round {', '.join(f'{x:.{digits}f}×' for x in ratios)}): tallyd {fmt_m(t['lps'])} "
                          f"lines/s at {t['cpu_per_m']:.2f} CPU-s per million, {peer_name} {fmt_m(p['lps'])} at {p['cpu_per_m']:.2f}",
                          verdict(ratio >= want_ratio and t["cpu_per_m"] <= want_cpu)))
         else:
