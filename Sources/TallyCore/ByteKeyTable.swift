@@ -8,6 +8,11 @@ public struct ByteKeyTable: Sendable {
         var hash: UInt64
         var offset: UInt32
         var length: UInt32
+        /// Two words the owner keeps with each key (`SeriesStore`: where the series' values
+        /// start, and when it was last updated). In the entry, the cache miss a lookup takes
+        /// anyway brings them along: kept in arrays of their own, each would cost another.
+        var value: UInt32 = 0
+        var stamp: UInt32 = 0
     }
 
     private(set) var entries: [Entry] = []
@@ -50,12 +55,12 @@ public struct ByteKeyTable: Sendable {
         }
     }
 
-    /// Inserts `key` (which must not be present) and returns its new index.
+    /// Inserts `key` (which must not be present) with its `value` word and returns its new index.
     @discardableResult
-    public mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int {
+    public mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value: UInt32 = 0) -> Int {
         if (entries.count + 1) * 2 > slots.count { grow() }
         let index = entries.count
-        entries.append(Entry(hash: hash, offset: UInt32(arena.count), length: UInt32(key.count)))
+        entries.append(Entry(hash: hash, offset: UInt32(arena.count), length: UInt32(key.count), value: value))
         arena.append(contentsOf: key)
         place(index: index, hash: hash)
         return index
@@ -71,6 +76,27 @@ public struct ByteKeyTable: Sendable {
 
     /// The stored hash of the key at `index`.
     public func hash(at index: Int) -> UInt64 { entries[index].hash }
+
+    /// The owner's value word of the key at `index`.
+    @inline(__always)
+    public func value(at index: Int) -> UInt32 { entries[index].value }
+
+    /// The owner's stamp word of the key at `index`.
+    @inline(__always)
+    public func stamp(at index: Int) -> UInt32 { entries[index].stamp }
+
+    @inline(__always)
+    public mutating func setStamp(_ stamp: UInt32, at index: Int) { entries[index].stamp = stamp }
+
+    /// Sets the stamp word of the key at `index` and returns its value word: a fold's one
+    /// access to the entry it just found.
+    @inline(__always)
+    mutating func touch(_ index: Int, stamp: UInt32) -> UInt32 {
+        entries.withUnsafeMutableBufferPointer { e in
+            e[index].stamp = stamp
+            return e[index].value
+        }
+    }
 
     /// Approximate heap bytes held, for the memory-per-series figure.
     public var allocatedBytes: Int {

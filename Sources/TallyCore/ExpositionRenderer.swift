@@ -54,19 +54,17 @@ public enum ExpositionRenderer {
             if openMetrics {
                 for (slot, e) in store.exemplars { exemplars[valueBase + slot] = e }
             }
-            store.offsets.withUnsafeBufferPointer { offsets in
-                for i in 0..<store.count {
-                    store.table.withKey(at: i) { key in
-                        let family = SeriesKey.family(of: key)
-                        // Cannot fail: the families are read after the shards.
-                        guard family < perFamily.count else { return }
-                        let labels = SeriesKey.labels(of: key)
-                        perFamily[family].append(
-                            Ref(
-                                prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
-                                valueOffset: valueBase + offsets[i]))
-                        keys.append(contentsOf: labels)
-                    }
+            for i in 0..<store.count {
+                store.table.withKey(at: i) { key in
+                    let family = SeriesKey.family(of: key)
+                    // Cannot fail: the families are read after the shards.
+                    guard family < perFamily.count else { return }
+                    let labels = SeriesKey.labels(of: key)
+                    perFamily[family].append(
+                        Ref(
+                            prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
+                            valueOffset: valueBase + store.table.value(at: i)))
+                    keys.append(contentsOf: labels)
                 }
             }
         }

@@ -32,7 +32,7 @@ extension Registry {
         var labels: [(String, String)] = []
         for store in stores {
             for i in 0..<store.count {
-                let offset = Int(store.offsets[i])
+                let offset = store.offset(at: i)
                 let familyID = store.table.withKey(at: i) { key -> Int in
                     let id = SeriesKey.family(of: key)
                     guard id < families.count else { return -1 }

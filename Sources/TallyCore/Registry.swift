@@ -160,8 +160,7 @@ public final class Registry: @unchecked Sendable {
     ) -> Bool {
         withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores in
             guard service < stores.count, let index = stores[service].find(key, hash: hash) else { return false }
-            let offset = Int(stores[service].offsets[index])
-            return stores[service].keep(exemplar, offset: offset, update)
+            return stores[service].keep(exemplar, offset: stores[service].offset(at: index), update)
         }
     }
 
@@ -239,8 +238,8 @@ public final class Registry: @unchecked Sendable {
                 guard stores[service].find(k, hash: hash) == nil, admitSeries(service: service, family: family) == nil
                 else { return false }
                 let index = stores[service].insert(k, hash: hash, width: values.count)
-                stores[service].stamps[index] = stamp
-                let offset = Int(stores[service].offsets[index])
+                stores[service].setStamp(stamp, at: index)
+                let offset = stores[service].offset(at: index)
                 for (j, v) in values.enumerated() { stores[service].values[offset + j] = v }
                 return true
             }

@@ -5,11 +5,10 @@
 /// undocumented families `name SOH value NUL` pairs sorted by name. NUL never occurs in an
 /// accepted line, so keys are unambiguous and sort in label order.
 public struct SeriesStore: Sendable {
+    /// The keys; each entry's value word is the offset of the series' first Double in
+    /// `values`, its stamp word when the series was last updated, in `Registry` stamps
+    /// (tenths of a second).
     var table = ByteKeyTable(capacity: 64)
-    /// Offset of each series' first Double in `values`.
-    var offsets: [UInt32] = []
-    /// When each series was last updated, in `Registry` stamps (tenths of a second).
-    var stamps: [UInt32] = []
     /// Counter/gauge: the value. Histogram: per-bucket counts, sum, count. Summary: sum, count.
     var values: [Double] = []
     /// Set series (`|s`) by value offset. The series' value is the number of members seen
@@ -38,12 +37,23 @@ public struct SeriesStore: Sendable {
 
     /// Creates the series `key` (which must be absent) with `width` zeroed Doubles; its index.
     mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, width: Int) -> Int {
-        let index = table.insert(key, hash: hash)
-        offsets.append(UInt32(values.count))
-        stamps.append(0)
+        let index = table.insert(key, hash: hash, value: UInt32(values.count))
         values.append(contentsOf: repeatElement(0, count: width))
         return index
     }
+
+    /// Where the values of the series at `index` start in `values`.
+    @inline(__always)
+    func offset(at index: Int) -> Int { Int(table.value(at: index)) }
+
+    /// Where the values of the series at `index` end in `values`.
+    func end(at index: Int) -> Int { index + 1 < count ? offset(at: index + 1) : values.count }
+
+    /// When the series at `index` was last updated.
+    @inline(__always)
+    func stamp(at index: Int) -> UInt32 { table.stamp(at: index) }
+
+    mutating func setStamp(_ stamp: UInt32, at index: Int) { table.setStamp(stamp, at: index) }
 
     /// The family id of the series at `index`.
     func family(at index: Int) -> Int {
@@ -51,7 +61,7 @@ public struct SeriesStore: Sendable {
     }
 
     public var allocatedBytes: Int {
-        table.allocatedBytes + offsets.capacity * 4 + stamps.capacity * 4 + values.capacity * 8
+        table.allocatedBytes + values.capacity * 8
             + exemplars.count * 96  // an estimate: the entry, and an id buffer of ~50 bytes
     }
 
@@ -82,20 +92,18 @@ public struct SeriesStore: Sendable {
         var keep: [Int] = []
         for i in 0..<count {
             let f = family(at: i)
-            if remove(f, stamps[i]) { removed.append(f) } else { keep.append(i) }
+            if remove(f, stamp(at: i)) { removed.append(f) } else { keep.append(i) }
         }
         guard !removed.isEmpty else { return [] }
         var rebuilt = SeriesStore()
         rebuilt.table = ByteKeyTable(capacity: max(keep.count, 64))
-        rebuilt.offsets.reserveCapacity(keep.count)
-        rebuilt.stamps.reserveCapacity(keep.count)
         for i in keep {
-            let start = Int(offsets[i])
-            let end = i + 1 < offsets.count ? Int(offsets[i + 1]) : values.count
+            let start = offset(at: i)
+            let end = end(at: i)
             let offset = table.withKey(at: i) { key in
                 let index = rebuilt.insert(key, hash: table.hash(at: i), width: 0)
-                rebuilt.stamps[index] = stamps[i]
-                return Int(rebuilt.offsets[index])
+                rebuilt.setStamp(stamp(at: i), at: index)
+                return rebuilt.offset(at: index)
             }
             rebuilt.values.append(contentsOf: values[start..<end])
             if let members = sets[UInt32(start)] { rebuilt.sets[UInt32(offset)] = members }
@@ -138,8 +146,7 @@ extension SeriesStore {
             if let refusal = admit() { return refusal }
             index = insert(key, hash: hash, width: width)
         }
-        stamps.withUnsafeMutableBufferPointer { $0[index] = stamp }
-        let offset = Int(offsets.withUnsafeBufferPointer { $0[index] })
+        let offset = Int(table.touch(index, stamp: stamp))
         var members = false
         values.withUnsafeMutableBufferPointer { v in
             for u in updates {

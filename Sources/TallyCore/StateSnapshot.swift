@@ -59,9 +59,9 @@ public enum StateSnapshot {
         for shard in stores {
             for (service, store) in shard.enumerated() {
                 for i in 0..<store.count {
-                    let start = Int(store.offsets[i])
+                    let start = store.offset(at: i)
                     if store.sets[UInt32(start)] != nil { continue }
-                    let end = i + 1 < store.offsets.count ? Int(store.offsets[i + 1]) : store.values.count
+                    let end = store.end(at: i)
                     w.u32(service)
                     store.table.withKey(at: i) { key in
                         w.u32(SeriesKey.family(of: key))
