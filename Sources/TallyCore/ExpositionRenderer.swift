@@ -63,7 +63,7 @@ public enum ExpositionRenderer {
                     perFamily[family].append(
                         Ref(
                             prefix: 0, keyOffset: UInt32(keys.count), keyLength: UInt32(labels.count),
-                            valueOffset: valueBase + store.table.value(at: i)))
+                            valueOffset: valueBase + UInt32(store.offset(at: i))))
                     keys.append(contentsOf: labels)
                 }
             }

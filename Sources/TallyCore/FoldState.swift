@@ -259,7 +259,7 @@ struct FoldState {
                     service = s
                 }
             } else {
-                serviceError = ServiceProblem.none
+                serviceError = .unnamed
             }
         }
         if serviceError == nil {
@@ -402,7 +402,7 @@ struct FoldState {
         case prefixDisagrees(prefix: Int, tag: Int)
         case socketBelongs(to: Int, line: Int)
         /// No tag, no prefix, no bound socket and no default_service.
-        case none
+        case unnamed
     }
 
     func error(_ problem: ServiceProblem, _ line: UnsafeRawBufferPointer) -> LineError {
@@ -421,7 +421,7 @@ struct FoldState {
         case .socketBelongs(let b, let s):
             return LineError(
                 .serviceMismatch, "this socket belongs to '\(names[b])', the line names '\(names[s])'")
-        case .none:
+        case .unnamed:
             return LineError(.noService, "no service_name/service tag, no <service>. prefix and no default_service")
         }
     }
