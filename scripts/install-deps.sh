@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh run    -> system packages for building and running
 #   scripts/install-deps.sh test   -> also promtool, prometheus, socat, and the Python venv
 #   scripts/install-deps.sh peers  -> also collectd's statsd plugin (make bench-peers compares with it)
+#                                     and valgrind (the callgrind counts of make bench-report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}

@@ -7,6 +7,7 @@ Nothing in docs/performance.md is typed by hand: rerun this to refresh it. Timed
 medians of repeated runs on a shared, noisy machine; the instruction and allocation counts
 come from callgrind and do not depend on the machine's load.
 """
+import importlib.util
 import os
 import platform
 import re
@@ -31,6 +32,10 @@ CACHE = os.path.join(ROOT, ".build", "performance-cache.json")
 CACHE_VERSION = 2  # raise when micro(), instructions() or baseline() measure other figures
 # Written by scripts/bench-peers.py: the end-to-end rows of the target table.
 PEERS = os.path.join(ROOT, ".build", "bench-peers.json")
+# bench-peers.py's helpers for reading a /metrics page (metrics, sum_samples), used here too.
+_spec = importlib.util.spec_from_file_location("bench_peers", os.path.join(ROOT, "scripts", "bench-peers.py"))
+PEERS_SCRIPT = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(PEERS_SCRIPT)
 
 
 def run(*args, timeout=1800):
@@ -242,15 +247,9 @@ def end_to_end():
 
 def admin_counters(admin):
     """(lines received, kernel UDP drops, when) from tallyd's admin /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=30) as resp:
-        text = resp.read().decode()
-    when = time.perf_counter()
-    total = {"tally_lines_received_total": 0.0, "tally_udp_receive_drops_total": 0.0}
-    for line in text.splitlines():
-        name = line.split("{", 1)[0].split(" ", 1)[0]
-        if name in total:
-            total[name] += float(line.rsplit(" ", 1)[1])
-    return total["tally_lines_received_total"], total["tally_udp_receive_drops_total"], when
+    text = PEERS_SCRIPT.metrics(admin)
+    return (PEERS_SCRIPT.sum_samples(text, "tally_lines_received_total"),
+            PEERS_SCRIPT.sum_samples(text, "tally_udp_receive_drops_total"), time.perf_counter())
 
 
 def scrape_while_ingesting(udp, sock, admin, port):
