@@ -45,6 +45,31 @@ import Testing
         #expect(h.reasons == [.serviceMismatch])
     }
 
+    /// Each way a line's service fails names what it is about. The fold keeps the problem as
+    /// indices and writes the detail only when the line is refused: these are those details.
+    @Test func serviceRefusalsNameTheServicesInvolved() {
+        let h = Harness()
+        h.send("http_requests_total:1|c|#service:nope,method:GET,path:/x,status:200")
+        h.send(
+            "http_requests_total:1|c|#service:risk_manager,service_name:strategy_service,method:GET,path:/x,status:200")
+        h.send("order_executor.http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200")
+        h.send("http_requests_total:1|c|#method:GET,path:/x,status:200")
+        let bound = Harness(boundService: testServices.firstIndex(of: "risk_manager"))
+        bound.send("http_requests_total:1|c|#service:order_executor,method:GET,path:/x,status:200")
+        let got = (h.rejections.withLock { $0 } + bound.rejections.withLock { $0 }).map {
+            "\($0.reason.rawValue): \($0.detail)"
+        }
+        #expect(
+            got == [
+                "unknown_service: service 'nope' is not configured",
+                "service_mismatch: the identity tags disagree: 'risk_manager', then 'strategy_service' "
+                    + "(service_name and service must name one service)",
+                "service_mismatch: prefix names 'order_executor' but the tag names 'risk_manager'",
+                "no_service: no service_name/service tag, no <service>. prefix and no default_service",
+                "service_mismatch: this socket belongs to 'risk_manager', the line names 'order_executor'",
+            ])
+    }
+
     /// What is wrong with the line itself is named before a missing service, in the order
     /// syntax, value, family/type/unit, labels, service (README "Why a line is refused").
     static let orderWithoutService: [(String, RejectReason)] = [
