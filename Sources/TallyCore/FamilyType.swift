@@ -6,7 +6,7 @@ public enum FamilyType: String, Sendable, CaseIterable {
     case summary
 
     /// Whether lines of `kind` may fold into a family of this type.
-    public func accepts(_ kind: SampleKind) -> Bool {
+    @inline(__always) public func accepts(_ kind: SampleKind) -> Bool {
         switch (self, kind) {
         case (.counter, .counter): return true
         case (.gauge, .gauge), (.gauge, .set): return true

@@ -173,10 +173,37 @@ struct FoldState {
 
     @inline(__always)
     mutating func appendKey(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        precondition(keyLength + bytes.count <= keyCapacity, "series key buffer overflow")
-        (key + keyLength).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        keyLength += bytes.count
+        let n = bytes.count
+        guard n > 0 else { return }
+        precondition(keyLength + n <= keyCapacity, "series key buffer overflow")
+        Self.copy(to: key + keyLength, from: bytes.baseAddress!, count: n)
+        keyLength += n
+    }
+
+    /// A copy of `n` bytes; label values are mostly under 16, and for those a call to memcpy
+    /// costs more than the copy: two overlapping loads and stores instead.
+    @inline(__always)
+    static func copy(to d: UnsafeMutableRawPointer, from s: UnsafeRawPointer, count n: Int) {
+        if n >= 8 && n <= 16 {
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let a = s.loadUnaligned(as: UInt32.self)
+            let b = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
+        } else if n > 0 && n < 4 {
+            let a = s.load(as: UInt8.self)
+            let b = s.load(fromByteOffset: n >> 1, as: UInt8.self)
+            let c = s.load(fromByteOffset: n &- 1, as: UInt8.self)
+            d.storeBytes(of: a, as: UInt8.self)
+            d.storeBytes(of: b, toByteOffset: n >> 1, as: UInt8.self)
+            d.storeBytes(of: c, toByteOffset: n &- 1, as: UInt8.self)
+        } else if n > 16 {
+            d.copyMemory(from: s, byteCount: n)
+        }
     }
 
     @inline(__always)
@@ -241,7 +268,7 @@ struct FoldState {
         }
         var nameRange = parsed.name
         var prefixService: Int? = nil
-        if let dot = firstIndex(of: 0x2E, in: line, parsed.name),
+        if parsed.nameHasDot, let dot = firstIndex(of: 0x2E, in: line, parsed.name),
             let s = serviceNames.index(of: UnsafeRawBufferPointer(rebasing: line[parsed.name.lowerBound..<dot]))
         {
             prefixService = s

@@ -9,7 +9,18 @@ public enum NumberParser {
     ]
 
     /// The value of `p[range]`, or nil if it is not a decimal number or is not finite.
+    @inline(__always)
     public static func parse(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) -> Double? {
+        // A counter's `1`: one digit, no call.
+        if range.count == 1 {
+            let d = p[range.lowerBound] &- 0x30
+            if d < 10 { return Double(d) }
+        }
+        return parseAny(p, range)
+    }
+
+    @inline(never)
+    static func parseAny(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) -> Double? {
         var i = range.lowerBound
         let end = range.upperBound
         guard i < end else { return nil }

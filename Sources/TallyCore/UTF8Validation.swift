@@ -1,18 +1,13 @@
+import CTallyCPU
+
 /// Strict UTF-8 checks (no overlongs, no surrogates, nothing past U+10FFFF).
 public enum UTF8Validation {
     /// True if `p[range]` is valid UTF-8 without NUL bytes.
     @inline(__always)
     public static func isValidWithoutNUL(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        if isPlainASCII(p, range) { return true }
         var i = range.lowerBound
         let end = range.upperBound
-        // ASCII fast path, 8 bytes at a time.
-        while i + 8 <= end {
-            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let hasHigh = w & 0x8080_8080_8080_8080 != 0
-            let hasZero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 != 0
-            if hasHigh || hasZero { break }
-            i += 8
-        }
         while i < end {
             let b = p[i]
             if b == 0 { return false }
@@ -25,6 +20,31 @@ public enum UTF8Validation {
             i += len
         }
         return true
+    }
+
+    /// True if every byte of `p[range]` is ASCII and none is NUL, for ranges of 8 bytes or
+    /// more (false for shorter ones, and false may also mean "look closer"). Branch-free, 16
+    /// bytes a step from 16 on (`CTallyScan.h`), else two words, the last one overlapping:
+    /// nearly every line is plain ASCII.
+    @inline(__always)
+    static func isPlainASCII(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        let start = range.lowerBound
+        let end = range.upperBound
+        guard end &- start >= 8 else { return false }
+        if end &- start >= 16 { return tally_plain_ascii16(p.baseAddress! + start, end &- start) != 0 }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        // High bit of any byte >= 0x80, and of every zero byte (possibly of bytes above one).
+        @inline(__always) func flags(_ w: UInt64) -> UInt64 { w | ((w &- ones) & ~w) }
+        var acc: UInt64 = 0
+        var i = start
+        while i &+ 16 <= end {
+            acc |= flags(p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            acc |= flags(p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self))
+            i &+= 16
+        }
+        if i &+ 8 <= end { acc |= flags(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
+        acc |= flags(p.loadUnaligned(fromByteOffset: end &- 8, as: UInt64.self))
+        return acc & 0x8080_8080_8080_8080 == 0
     }
 
     /// Length of the valid multi-byte sequence at `i`, 1 for ASCII, 0 if invalid.

@@ -20,3 +20,27 @@ import Testing
         }
     }
 }
+
+@Suite struct ByteScanPairTests {
+    /// The two-byte scan against two obvious loops: the first stop, and the first mark before it.
+    @Test func findsTheStopAndTheFirstMarkBeforeItLikeLoopsWould() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            for _ in 0..<60 {
+                let bytes = (0..<length).map { _ in [UInt8(0x2C), 0x3A, 0x00, 0x80, 0xFF, 0x61][Int(rng.next() % 6)] }
+                // A buffer longer than the range too: the scan may read past `to`, never match there.
+                let slack = Int(rng.next() % 10)
+                let buffer = bytes + (0..<slack).map { _ in [UInt8(0x2C), 0x3A][Int(rng.next() % 2)] }
+                buffer.withUnsafeBytes { p in
+                    let from = length == 0 ? 0 : Int(rng.next() % UInt64(length + 1))
+                    for (stop, mark) in [(UInt8(0x2C), UInt8(0x3A)), (0x3A, 0x2C), (0x00, 0x80), (0x61, 0xFF)] {
+                        let s = (from..<length).first { bytes[$0] == stop } ?? length
+                        let m = (from..<s).first { bytes[$0] == mark } ?? s
+                        let got = ByteScan.find(stop, first: mark, p, from: from, to: length)
+                        #expect(got.stop == s && got.mark == m, "\(bytes) from \(from): \(got), want \(s), \(m)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -128,4 +128,31 @@ import Testing
             #expect(got == ["k=v", "flag!", "url=http://x:80/a", "empty="])
         }
     }
+
+    /// Names of every length to 40 (the 16-byte scan, its overlapping last step and the byte
+    /// loop), made of name bytes with at most one other byte anywhere: the parser keeps or
+    /// refuses each like the rule `[A-Za-z0-9_.-]+`, and knows whether the name has a `.`.
+    @Test func namesOfEveryLengthAreCheckedByteForByte() {
+        var rng = SystemRandomNumberGenerator()
+        let good = Array("abcxyzABCXYZ0189_.-".utf8)
+        let bad = Array("!\"$%&'()*/;<=>?@[\\]^`{}~ \u{7F}".utf8) + [0x80, 0xC3, 0xFF]
+        for length in 1..<41 {
+            for _ in 0..<40 {
+                var name = (0..<length).map { _ in good[Int(rng.next() % UInt64(good.count))] }
+                let odd = rng.next() % 3 == 0
+                if odd { name[Int(rng.next() % UInt64(length))] = bad[Int(rng.next() % UInt64(bad.count))] }
+                let line = name + Array(":1|c|#k:v".utf8)
+                line.withUnsafeBytes { p in
+                    switch StatsDLine.parse(p) {
+                    case .success(let parsed):
+                        #expect(!odd, "\(name) parsed")
+                        #expect(parsed.name == 0..<length)
+                        #expect(parsed.nameHasDot == name.contains(0x2E), "\(name)")
+                    case .failure(let e):
+                        #expect(odd, "\(name): \(e.detail)")
+                    }
+                }
+            }
+        }
+    }
 }
