@@ -1,5 +1,6 @@
 /// Building the series key from a line's tags, and the lookups the fold makes on the way.
 extension FoldState {
+    @inline(__always)
     mutating func documentedKey(
         _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView.Hot,
         familyID: Int, service: Int, stats: inout IngestStats

@@ -48,6 +48,7 @@ public struct StatsDLine: Sendable {
 
     /// The same with `nameChars` (a copy of `StatsDLine.nameChars`) held by the caller, as the
     /// fold does: no static read per line.
+    @inline(__always)
     static func parse(_ line: UnsafeRawBufferPointer, nameChars table: UnsafePointer<UInt8>) -> Result<
         StatsDLine, LineError
     > {

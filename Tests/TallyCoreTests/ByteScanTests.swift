@@ -44,3 +44,26 @@ import Testing
         }
     }
 }
+
+@Suite struct ByteEqualityTests {
+    /// Every length to 80 (the word compares, the 16-byte steps with their overlapping last
+    /// one, memcmp), equal and with one byte changed at every position.
+    @Test func equalityMatchesTheBytesAtEveryLengthAndPosition() {
+        for n in 0...80 {
+            let a = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            a.withUnsafeBytes { pa in
+                var b = a
+                b.withUnsafeBytes { pb in
+                    #expect(n == 0 || ByteHash.equal(pa.baseAddress!, pb.baseAddress!, count: n), "length \(n)")
+                }
+                for k in 0..<n {
+                    b = a
+                    b[k] ^= 0x40
+                    b.withUnsafeBytes { pb in
+                        #expect(!ByteHash.equal(pa.baseAddress!, pb.baseAddress!, count: n), "length \(n), byte \(k)")
+                    }
+                }
+            }
+        }
+    }
+}
