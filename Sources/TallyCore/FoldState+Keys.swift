@@ -221,7 +221,9 @@ extension FoldState {
     /// The plain-value part of family `id`'s view (made on first use).
     @inline(__always)
     mutating func hot(_ id: Int) -> FamilyFoldView.Hot {
-        if id < hots.count, hots[id].valid { return hots[id] }
+        // Through the buffer: Array's count getter for this element type is not inlined.
+        let cached = hots.withUnsafeBufferPointer { h in id < h.count && h[id].valid ? h[id] : nil }
+        if let cached { return cached }
         return info(id).hot
     }
 

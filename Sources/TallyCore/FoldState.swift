@@ -221,10 +221,9 @@ struct FoldState {
         guard UTF8Validation.isValidWithoutNUL(line, 0..<line.count) else {
             return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
         }
-        let parsed: StatsDLine
-        switch StatsDLine.parse(line, nameChars: UnsafePointer(nameChars.pointer)) {
-        case .success(let p): parsed = p
-        case .failure(let e): return e
+        var parsed = StatsDLine()
+        if let error = StatsDLine.parse(line, nameChars: UnsafePointer(nameChars.pointer), into: &parsed) {
+            return error
         }
 
         // Which service sent it. Decided here, but refused only after everything that is wrong

@@ -43,15 +43,34 @@ public struct StatsDLine: Sendable {
 
     /// Parses one line (no newline). Leading and trailing blanks must already be trimmed.
     public static func parse(_ line: UnsafeRawBufferPointer) -> Result<StatsDLine, LineError> {
-        nameChars.withUnsafeBufferPointer { parse(line, nameChars: $0.baseAddress!) }
+        nameChars.withUnsafeBufferPointer { table in
+            var parsed = StatsDLine()
+            if let error = parse(line, nameChars: table.baseAddress!, into: &parsed) { return .failure(error) }
+            return .success(parsed)
+        }
+    }
+
+    /// An empty line's fields, for `parse(_:nameChars:into:)` to fill.
+    init() {
+        self.init(name: 0..<0, values: 0..<0, kind: .counter, sampleRate: 1, tags: 0..<0)
+    }
+
+    init(name: Range<Int>, values: Range<Int>, kind: SampleKind, sampleRate: Double, tags: Range<Int>) {
+        self.name = name
+        self.values = values
+        self.kind = kind
+        self.sampleRate = sampleRate
+        self.tags = tags
     }
 
     /// The same with `nameChars` (a copy of `StatsDLine.nameChars`) held by the caller, as the
     /// fold does: no static read per line.
     @inline(__always)
-    static func parse(_ line: UnsafeRawBufferPointer, nameChars table: UnsafePointer<UInt8>) -> Result<
-        StatsDLine, LineError
-    > {
+    /// nil when the line parsed into `out`; the reason otherwise (`out` is then undefined).
+    /// Filling the caller's value costs less than returning a Result and copying it out.
+    static func parse(_ line: UnsafeRawBufferPointer, nameChars table: UnsafePointer<UInt8>, into out: inout StatsDLine)
+        -> LineError?
+    {
         let n = line.count
         // name, possibly with InfluxDB/Librato/SignalFX tags
         var i = 0
@@ -72,7 +91,7 @@ public struct StatsDLine: Sendable {
             let b = line[i]
             if !(MetricName.isAlpha(b) || MetricName.isDigit(b) || b == 0x5F || b == 0x2E || b == 0x2D) {
                 if b == UInt8(ascii: "|") {
-                    return .failure(LineError(.malformedLine, "no ':' between name and value"))
+                    return LineError(.malformedLine, "no ':' between name and value")
                 }
                 if nameEnd < 0 && i > 0 && (b == UInt8(ascii: ",") || b == UInt8(ascii: "#") || b == UInt8(ascii: "["))
                 {
@@ -82,7 +101,7 @@ public struct StatsDLine: Sendable {
                     if nameStyle == .signalfx {
                         while j < n && line[j] != UInt8(ascii: "]") { j += 1 }
                         guard j < n, j + 1 < n, line[j + 1] == UInt8(ascii: ":") else {
-                            return .failure(LineError(.malformedLine, "SignalFX tags must be name[k=v,...]:value"))
+                            return LineError(.malformedLine, "SignalFX tags must be name[k=v,...]:value")
                         }
                         nameTags = (i + 1)..<j
                         i = j + 1
@@ -93,25 +112,25 @@ public struct StatsDLine: Sendable {
                     }
                     break
                 }
-                return .failure(
-                    LineError(.invalidName, "name has character \(LineError.describe(byte: b)) at byte \(i)"))
+                return
+                    LineError(.invalidName, "name has character \(LineError.describe(byte: b)) at byte \(i)")
             }
             i += 1
         }
         if i == n || line[i] != UInt8(ascii: ":") {
-            return .failure(LineError(.malformedLine, "no ':' after the name"))
+            return LineError(.malformedLine, "no ':' after the name")
         }
         let nameLength = nameEnd >= 0 ? nameEnd : i
-        if nameLength == 0 { return .failure(LineError(.invalidName, "empty name")) }
+        if nameLength == 0 { return LineError(.invalidName, "empty name") }
         if nameLength > maxNameLength {
-            return .failure(LineError(.nameTooLong, "name is \(nameLength) bytes, the limit is \(maxNameLength)"))
+            return LineError(.nameTooLong, "name is \(nameLength) bytes, the limit is \(maxNameLength)")
         }
         let name = 0..<nameLength
         // values
         let valueStart = i + 1
         i = ByteScan.find(UInt8(ascii: "|"), line, from: valueStart, to: n)
-        if i == n { return .failure(LineError(.malformedLine, "no '|type' after the value")) }
-        if i == valueStart { return .failure(LineError(.malformedLine, "empty value")) }
+        if i == n { return LineError(.malformedLine, "no '|type' after the value") }
+        if i == valueStart { return LineError(.malformedLine, "empty value") }
         let values = valueStart..<i
         // type
         let typeStart = i + 1
@@ -125,14 +144,14 @@ public struct StatsDLine: Sendable {
             case UInt8(ascii: "h"): kind = .histogram
             case UInt8(ascii: "d"): kind = .distribution
             case UInt8(ascii: "s"): kind = .set
-            default: return .failure(LineError(.unknownType, "type '\(LineError.text(line, typeStart..<i))'"))
+            default: return LineError(.unknownType, "type '\(LineError.text(line, typeStart..<i))'")
             }
         case 2 where line[typeStart] == UInt8(ascii: "m") && line[typeStart + 1] == UInt8(ascii: "s"):
             kind = .timer
         case 0:
-            return .failure(LineError(.malformedLine, "empty type field"))
+            return LineError(.malformedLine, "empty type field")
         default:
-            return .failure(LineError(.unknownType, "type '\(LineError.text(line, typeStart..<i))'"))
+            return LineError(.unknownType, "type '\(LineError.text(line, typeStart..<i))'")
         }
         // optional fields, in any order
         var rate = 1.0
@@ -145,21 +164,21 @@ public struct StatsDLine: Sendable {
             let fieldStart = i + 1
             i = ByteScan.find(UInt8(ascii: "|"), line, from: fieldStart, to: n)
             let field = fieldStart..<i
-            guard !field.isEmpty else { return .failure(LineError(.malformedLine, "empty field after '|'")) }
+            guard !field.isEmpty else { return LineError(.malformedLine, "empty field after '|'") }
             switch line[fieldStart] {
             case UInt8(ascii: "@"):
-                guard !seenRate else { return .failure(LineError(.malformedLine, "two sample rates")) }
+                guard !seenRate else { return LineError(.malformedLine, "two sample rates") }
                 seenRate = true
                 guard let r = NumberParser.parse(line, (fieldStart + 1)..<i), r > 0, r <= 1 else {
-                    return .failure(
-                        LineError(.invalidSampleRate, "sample rate '\(LineError.text(line, (fieldStart + 1)..<i))'"))
+                    return
+                        LineError(.invalidSampleRate, "sample rate '\(LineError.text(line, (fieldStart + 1)..<i))'")
                 }
                 rate = r
             case UInt8(ascii: "#"):
-                guard !seenTags else { return .failure(LineError(.malformedLine, "two tag sections")) }
+                guard !seenTags else { return LineError(.malformedLine, "two tag sections") }
                 guard nameStyle == .none else {
-                    return .failure(
-                        LineError(.mixedTagStyles, "tags in the name (\(nameStyle) style) and a |# tag section"))
+                    return
+                        LineError(.mixedTagStyles, "tags in the name (\(nameStyle) style) and a |# tag section")
                 }
                 seenTags = true
                 tags = (fieldStart + 1)..<i
@@ -177,11 +196,15 @@ public struct StatsDLine: Sendable {
                 unknownFields += 1  // a newer client's extension: ignore it, count it
             }
         }
-        var parsed = StatsDLine(name: name, values: values, kind: kind, sampleRate: rate, tags: tags)
-        parsed.tagStyle = tagStyle
-        parsed.unknownFields = unknownFields
-        parsed.nameHasDot = seen & 2 != 0
-        return .success(parsed)
+        out.name = name
+        out.values = values
+        out.kind = kind
+        out.sampleRate = rate
+        out.tags = tags
+        out.tagStyle = tagStyle
+        out.unknownFields = unknownFields
+        out.nameHasDot = seen & 2 != 0
+        return nil
     }
 }
 
@@ -236,10 +259,17 @@ public struct TagIterator: IteratorProtocol {
         while position < end {
             let start = position
             let (comma, colon) = ByteScan.find(UInt8(ascii: ","), first: separator, line, from: start, to: end)
-            position = comma + 1
+            position = comma &+ 1
             if comma == start { continue }  // empty tag between commas
-            if colon == comma { return Tag(key: start..<comma, value: comma..<comma, hasValue: false) }
-            return Tag(key: start..<colon, value: (colon + 1)..<comma, hasValue: true)
+            // start <= colon <= comma by construction: no range checks.
+            if colon == comma {
+                return Tag(
+                    key: Range(uncheckedBounds: (start, comma)), value: Range(uncheckedBounds: (comma, comma)),
+                    hasValue: false)
+            }
+            return Tag(
+                key: Range(uncheckedBounds: (start, colon)), value: Range(uncheckedBounds: (colon &+ 1, comma)),
+                hasValue: true)
         }
         return nil
     }
