@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+/// Inlined into every caller: LLVM otherwise keeps some as calls, and a call costs more than
+/// a short scan.
+#define TALLY_INLINE static inline __attribute__((always_inline))
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -18,13 +22,13 @@ typedef struct {
 
 #if defined(__SSE2__)
 /// Bit k set for each byte k of the 16 at `p` equal to `c`'s lanes.
-static inline unsigned tally_match16(const unsigned char *p, __m128i c) {
+TALLY_INLINE unsigned tally_match16(const unsigned char *p, __m128i c) {
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), c));
 }
 #endif
 
 /// The index of the first `c` in p[from, to), or `to` when there is none.
-static inline long tally_find_byte(const void *buffer, long len, long from, long to, unsigned char c) {
+TALLY_INLINE long tally_find_byte(const void *buffer, long len, long from, long to, unsigned char c) {
     const unsigned char *p = (const unsigned char *)buffer;
     long i = from;
 #if defined(__SSE2__)
@@ -56,7 +60,7 @@ static inline long tally_find_byte(const void *buffer, long len, long from, long
 
 /// The first `stop` in p[from, to) (or `to`), and the first `mark` before it (or the stop's
 /// index when there is none): a tag `key:value,` is split and ended by one pass.
-static inline tally_pair tally_find_pair(const void *buffer, long len, long from, long to, unsigned char stop,
+TALLY_INLINE tally_pair tally_find_pair(const void *buffer, long len, long from, long to, unsigned char stop,
                                          unsigned char mark) {
     const unsigned char *p = (const unsigned char *)buffer;
     long i = from;
@@ -109,7 +113,7 @@ static inline tally_pair tally_find_pair(const void *buffer, long len, long from
 }
 
 /// 1 if p[0, len) (len >= 16) is all ASCII without a NUL byte; 0 means "look closer".
-static inline int tally_plain_ascii16(const void *buffer, long len) {
+TALLY_INLINE int tally_plain_ascii16(const void *buffer, long len) {
     const unsigned char *p = (const unsigned char *)buffer;
 #if defined(__SSE2__)
     __m128i any = _mm_setzero_si128();            // high bits: a byte >= 0x80
@@ -136,7 +140,7 @@ static inline int tally_plain_ascii16(const void *buffer, long len) {
 /// How many bytes at the start of p[0, len) a StatsD name may hold ([A-Za-z0-9_.-]), 16 a
 /// step; `*dot` becomes 1 if a '.' is among them. 0 means: scan them yourself (fewer than 16
 /// bytes, or no SSE2).
-static inline long tally_name_span16(const void *buffer, long len, int *dot) {
+TALLY_INLINE long tally_name_span16(const void *buffer, long len, int *dot) {
     const unsigned char *p = (const unsigned char *)buffer;
 #if defined(__SSE2__)
     if (len < 16) return 0;
