@@ -98,6 +98,13 @@ public struct ByteKeyTable: Sendable {
         }
     }
 
+    /// Where the slot array is and its mask: enough to prefetch a key's slot from another
+    /// thread. Only ever used as a prefetch address, never read through.
+    @inline(__always)
+    var slotHint: (address: UInt, mask: Int) {
+        (slots.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }, mask)
+    }
+
     /// Approximate heap bytes held, for the memory-per-series figure.
     public var allocatedBytes: Int {
         entries.capacity * MemoryLayout<Entry>.stride + arena.capacity + slots.capacity * 4

@@ -129,10 +129,10 @@ extension FoldState {
     /// limit; anything else is counted and the line has none.
     @inline(never)
     func keepExemplar(
-        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, info: FamilyFoldView.Hot, service: Int,
-        key: UnsafeRawBufferPointer, hash: UInt64, now: Double, stats: inout IngestStats
+        _ line: UnsafeRawBufferPointer, trace: Range<Int>, span: Range<Int>, type: FamilyType, last: SampleUpdate,
+        service: Int, key: UnsafeRawBufferPointer, hash: UInt64, now: Double, stats: inout IngestStats
     ) {
-        guard info.type == .counter || info.type == .histogram, let last = updates.last else {
+        guard type == .counter || type == .histogram else {
             stats.exemplarsNotApplicable += 1
             return
         }

@@ -44,6 +44,34 @@ struct FoldState {
     /// This packet's time as a registry stamp.
     var stamp: UInt32 = 0
 
+    /// A line that passed every check and waits for its registry update until the packet's
+    /// other lines are parsed (`applyQueued`): its slot was prefetched when it was queued, so
+    /// with many series the cache misses of one line overlap the parsing of the next ones.
+    struct Queued {
+        var line: UnsafeRawBufferPointer
+        var service: Int
+        var family: Int
+        var hash: UInt64
+        var width: Int
+        var generation: Int
+        /// Its key in `queuedKeys`, its updates in `queuedUpdates`.
+        var key: Range<Int>
+        var updates: Range<Int>
+        var trace: Range<Int>
+        var span: Range<Int>
+    }
+    var queued = ScratchArray<Queued>()
+    var queuedUpdates = ScratchArray<SampleUpdate>()
+    /// The queued lines' keys back to back, allocated by the first line queued (an ingestor
+    /// whose tables stay small never queues); a key that does not fit is applied at once.
+    var queuedKeys: RawBuffer<UInt8>?
+    static let queuedKeysCapacity = 64 * 1024
+    var queuedKeysLength = 0
+    /// Set by `fold` when it queued the line instead of applying it.
+    var lineQueued = false
+    /// Lines queued since start (tests read it: small registries never queue).
+    var queuedTotal = 0
+
     static let maxCachedNames = 100_000
 
     init(
@@ -126,17 +154,89 @@ struct FoldState {
                 let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
                 lineService = -1
                 lineFamily = -1
+                lineQueued = false
                 if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
                     stats.skipped[Int(skip.rawValue)] += 1
-                } else if let error = fold(line, now: now, stats: &stats) {
+                } else if let error = fold(line, now: now, stats: &stats, queueing: true) {
                     reject(error, line: line, now: now, stats: &stats)
-                } else {
+                } else if !lineQueued {
                     stats.accepted += 1
                 }
-                counters.count(service: lineService, family: lineFamily)
+                // A queued line is counted when it is applied.
+                if !lineQueued { counters.count(service: lineService, family: lineFamily) }
             }
             start = end + 1
         }
+        if queued.count > 0 { applyQueued(now: now, stats: &stats) }
+    }
+
+    /// Queues the line whose key and updates were just built (its slot is being prefetched);
+    /// false when its key does not fit in what is left of `queuedKeys` (it is applied at once).
+    /// Out of line: only lines for large tables come here, and `fold` stays small enough for
+    /// the registry update to be inlined into it.
+    @inline(never)
+    mutating func queue(
+        _ line: UnsafeRawBufferPointer, service: Int, family: Int, hash: UInt64, width: Int, trace: Range<Int>,
+        span: Range<Int>
+    ) -> Bool {
+        if queuedKeys == nil { queuedKeys = RawBuffer(capacity: Self.queuedKeysCapacity) }
+        guard queuedKeysLength &+ keyLength <= Self.queuedKeysCapacity else { return false }
+        Self.copy(to: queuedKeys.unsafelyUnwrapped.raw + queuedKeysLength, from: key, count: keyLength)
+        let first = queuedUpdates.count
+        for j in 0..<updates.count { queuedUpdates.append(updates[j]) }
+        queued.append(
+            Queued(
+                line: line, service: service, family: family, hash: hash, width: width, generation: generation,
+                key: queuedKeysLength..<(queuedKeysLength &+ keyLength), updates: first..<queuedUpdates.count,
+                trace: trace, span: span))
+        queuedKeysLength &+= keyLength
+        queuedTotal &+= 1
+        lineQueued = true
+        return true
+    }
+
+    /// The packet's queued lines, in order: each applied like `fold` would have, and counted.
+    mutating func applyQueued(now: Double, stats: inout IngestStats) {
+        for i in 0..<queued.count {
+            let q = queued[i]
+            let k = UnsafeRawBufferPointer(
+                start: queuedKeys.unsafelyUnwrapped.raw + q.key.lowerBound, count: q.key.count)
+            let refusal = queuedUpdates.withUnsafeBufferPointer { u in
+                registry.apply(
+                    service: q.service, family: q.family, key: k, hash: q.hash, width: q.width,
+                    generation: q.generation, stamp: stamp, UnsafeBufferPointer(rebasing: u[q.updates]))
+            }
+            lineService = q.service
+            lineFamily = q.family
+            switch refusal {
+            case nil:
+                stats.accepted += 1
+                if !q.trace.isEmpty {
+                    keepExemplar(
+                        q.line, trace: q.trace, span: q.span, type: hot(q.family).type,
+                        last: queuedUpdates[q.updates.upperBound - 1], service: q.service, key: k, hash: q.hash,
+                        now: now, stats: &stats)
+                }
+            case .stale?:
+                // A reload swapped the catalogue since the line was queued: resolve it again.
+                dropCaches(generation: registry.families.generation)
+                lineService = -1
+                lineFamily = -1
+                if let error = fold(q.line, now: now, stats: &stats, queueing: false) {
+                    reject(error, line: q.line, now: now, stats: &stats)
+                } else {
+                    stats.accepted += 1
+                }
+            case let refusal?:
+                reject(
+                    cardinalityError(refusal, info: info(q.family), familyID: q.family, service: q.service),
+                    line: q.line, now: now, stats: &stats)
+            }
+            counters.count(service: lineService, family: lineFamily)
+        }
+        queued.reset()
+        queuedUpdates.reset()
+        queuedKeysLength = 0
     }
 
     /// Events, service checks and client telemetry: recognised by their first bytes.
@@ -214,7 +314,11 @@ struct FoldState {
     }
 
     /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
-    mutating func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) -> LineError? {
+    /// With `queueing`, a line for a series (not a special family) may be queued for
+    /// `applyQueued` instead of applied (`lineQueued` says so); nil then means "valid so far".
+    mutating func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats, queueing: Bool = false)
+        -> LineError?
+    {
         guard line.count <= maxLineLength else {
             return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
         }
@@ -395,6 +499,11 @@ struct FoldState {
         if let serviceError { return error(serviceError, line) }
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         let h = ByteHash.hash(k, seed: hashSeed)
+        if queueing && registry.prefetchSlot(service: service, hash: h)
+            && queue(line, service: service, family: familyID, hash: h, width: info.width, trace: trace, span: span)
+        {
+            return nil
+        }
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,
@@ -406,14 +515,14 @@ struct FoldState {
             // (nearly all) pay nothing for it in the fold.
             if !trace.isEmpty {
                 keepExemplar(
-                    line, trace: trace, span: span, info: info, service: service, key: k, hash: h, now: now,
-                    stats: &stats)
+                    line, trace: trace, span: span, type: info.type, last: updates.last!, service: service, key: k,
+                    hash: h, now: now, stats: &stats)
             }
             return nil
         case .stale?:
             // A reload swapped the catalogue while this line was on its way: resolve it again.
             dropCaches(generation: registry.families.generation)
-            return fold(line, now: now, stats: &stats)
+            return fold(line, now: now, stats: &stats, queueing: false)
         case let refusal?:
             return cardinalityError(refusal, info: self.info(familyID), familyID: familyID, service: service)
         }

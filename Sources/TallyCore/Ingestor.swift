@@ -9,6 +9,8 @@ public final class Ingestor {
     public var defaultService: Int? { state.defaultService }
     /// Longer lines are refused as `line_too_long`.
     public var maxLineLength: Int { state.maxLineLength }
+    /// Lines whose registry update waited for the rest of their packet (large tables only).
+    var linesQueued: Int { state.queuedTotal }
 
     /// Everything the hot path touches, in one struct: a packet takes one exclusive access to
     /// it (not one runtime exclusivity check per field and line).

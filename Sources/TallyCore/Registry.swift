@@ -1,3 +1,4 @@
+import CTallyCPU
 import Synchronization
 
 /// All series of all services, split over shards with one lock each, so receive loops on
@@ -58,6 +59,12 @@ public final class Registry: @unchecked Sendable {
         case setOverflow(limit: Int)
     }
     let shardMask: Int
+    /// Per shard and service (the first `hintedServices`): the address and mask of the key
+    /// table's slot array, published under the shard lock and read without it, so a receive
+    /// loop can prefetch a line's slot while it parses the next line. A stale hint costs one
+    /// useless prefetch, nothing more: it is never read through.
+    private let slotHints: UnsafeMutablePointer<UInt>
+    static let hintedServices = 64
     private let statsCells: Mutex<[IngestStatsCell]>
 
     /// What a reload may change about how lines are read; nil until the daemon sets it (the
@@ -108,12 +115,15 @@ public final class Registry: @unchecked Sendable {
         }
         shardCountValue = n
         shardMask = n - 1
+        slotHints = .allocate(capacity: n * Self.hintedServices * 2)
+        slotHints.initialize(repeating: 0, count: n * Self.hintedServices * 2)
         statsCells = Mutex([])
     }
 
     deinit {
         shardLocks.deinitialize(count: shardCountValue)
         shardLocks.deallocate()
+        slotHints.deallocate()
     }
 
     public var shardCount: Int { shardCountValue }
@@ -139,18 +149,48 @@ public final class Registry: @unchecked Sendable {
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
         generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
     ) -> Refusal? {
-        return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Refusal? in
+        let shard = Int(truncatingIfNeeded: hash >> 40) & shardMask
+        return withShard(shard) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
             return stores.withUnsafeMutableBufferPointer { stores in
-                stores[service].fold(
+                let refusal = stores[service].fold(
                     key, hash: hash, width: width, stamp: stamp, updates,
                     setMax: setMaxValues.load(ordering: .relaxed)
                 ) {
                     admitSeries(service: service, family: family)
                 }
+                if service < Self.hintedServices {
+                    let hint = stores[service].table.slotHint
+                    let at = slotHints + (shard &* Self.hintedServices &+ service) &* 2
+                    if tally_load_relaxed(at) != hint.address {
+                        tally_store_relaxed(at + 1, UInt(hint.mask))
+                        tally_store_relaxed(at, hint.address)
+                    }
+                }
+                return refusal
             }
         }
+    }
+
+    /// Slot arrays at least this large (masks at least this) are worth a prefetch: 8192
+    /// slots hold 2048 to 4096 series, and a smaller table stays in the cache anyway.
+    static let prefetchedMask = 8191
+
+    /// Starts loading the slot that `apply` will probe first for `hash` in `service`'s table,
+    /// without taking the shard lock (see `slotHints`), if that table is large enough for the
+    /// slot to be a cache miss; false (and nothing done) if it is not.
+    @inline(__always)
+    func prefetchSlot(service: Int, hash: UInt64) -> Bool {
+        guard service < Self.hintedServices else { return false }
+        let shard = Int(truncatingIfNeeded: hash >> 40) & shardMask
+        let at = slotHints + (shard &* Self.hintedServices &+ service) &* 2
+        let mask = Int(bitPattern: tally_load_relaxed(at + 1))
+        guard mask >= Self.prefetchedMask else { return false }
+        let address = tally_load_relaxed(at)
+        let slot = UInt(bitPattern: Int(truncatingIfNeeded: hash) & mask)
+        tally_prefetch(UnsafeRawPointer(bitPattern: address &+ slot &* 4))
+        return true
     }
 
     /// Keeps `exemplar` on the series `key` of `service` (just folded) for `update`'s slot;
