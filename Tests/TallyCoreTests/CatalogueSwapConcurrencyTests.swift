@@ -44,6 +44,57 @@ import Testing
     }
 }
 
+extension CatalogueSwapConcurrencyTests {
+    /// The same with a table large enough that lines are queued (`QueuedFoldTests`): a swap
+    /// that lands between a line's queueing and its update sends it through the stale retry
+    /// of `applyQueued`; either way each line counts exactly once.
+    @Test func swapsWhileQueuedLinesWaitLoseNoLineAndCountNoneTwice() async {
+        let h = Harness(shards: 1, limits: Limits(maxSeriesPerFamily: 100_000))
+        let registry = h.registry
+        for start in stride(from: 0, to: 5000, by: 20) {
+            h.send(
+                (start..<(start + 20)).map {
+                    "http_requests_total:1|c|#service:risk_manager,method:GET,path:/p\($0),status:200"
+                }.joined(separator: "\n"))
+        }
+        let perLoop = 5000
+        let loops = 3
+        let flipped = CatalogueSwapTests.swapped
+        let original = testCatalogue
+        let queued = await withTaskGroup(of: Int.self) { group in
+            for loop in 0..<loops {
+                group.addTask {
+                    let ingestor = Ingestor(
+                        registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)
+                    ) { _ in }
+                    var packet =
+                        "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\n"
+                        + "http_requests_total:1|c|#service:risk_manager,method:GET,path:/p\(loop),status:200\n"
+                    for _ in 0..<perLoop {
+                        packet.withUTF8 { ingestor.ingest(packet: UnsafeRawBufferPointer($0), now: 1000) }
+                    }
+                    return ingestor.linesQueued
+                }
+            }
+            group.addTask {
+                for i in 0..<200 {
+                    registry.replaceCatalogue(i % 2 == 0 ? flipped : original, dropLabels: [:], defaultBuckets: [1])
+                }
+                return 0
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(queued > 0, "no line was queued: the test does not test the queue")
+        let text = h.render("risk_manager")
+        #expect(text.contains("http_requests_total{method=\"GET\",path=\"/x\",status=\"200\"} \(loops * perLoop)\n"))
+        for loop in 0..<loops {
+            #expect(
+                text.contains("http_requests_total{method=\"GET\",path=\"/p\(loop)\",status=\"200\"} \(perLoop + 1)\n"),
+                "path /p\(loop)")
+        }
+    }
+}
+
 extension CatalogueSwapTests {
     @Test(arguments: [
         ["risk_manager.jobs:1|c", "risk_manager.jobs:1|g"],
