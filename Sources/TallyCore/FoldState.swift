@@ -172,8 +172,7 @@ struct FoldState {
 
     /// Queues the line whose key and updates were just built (its slot is being prefetched);
     /// false when its key does not fit in what is left of `queuedKeys` (it is applied at once).
-    /// Out of line: only lines for large tables come here, and `fold` stays small enough for
-    /// the registry update to be inlined into it.
+    /// Out of line: only lines for large tables come here.
     @inline(never)
     mutating func queue(
         _ line: UnsafeRawBufferPointer, service: Int, family: Int, hash: UInt64, width: Int, trace: Range<Int>,

@@ -128,6 +128,16 @@ public final class Registry: @unchecked Sendable {
 
     public var shardCount: Int { shardCountValue }
 
+    /// The shard that holds the series with key hash `hash`.
+    @inline(__always)
+    func shard(of hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 40) & shardMask }
+
+    /// The two words of `slotHints` for `service`'s table in `shard`: address, then mask.
+    @inline(__always)
+    private func slotHint(shard: Int, service: Int) -> UnsafeMutablePointer<UInt> {
+        slotHints + (shard &* Self.hintedServices &+ service) &* 2
+    }
+
     /// Runs `body` under the lock of shard `i`.
     @inline(__always)
     func withShard<R>(_ i: Int, _ body: (inout [SeriesStore]) -> R) -> R {
@@ -149,7 +159,7 @@ public final class Registry: @unchecked Sendable {
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
         generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
     ) -> Refusal? {
-        let shard = Int(truncatingIfNeeded: hash >> 40) & shardMask
+        let shard = self.shard(of: hash)
         return withShard(shard) { stores -> Refusal? in
             // The generation only changes while every shard lock is held: reading it under one is exact.
             guard families.generation == generation else { return .stale }
@@ -162,7 +172,7 @@ public final class Registry: @unchecked Sendable {
                 }
                 if service < Self.hintedServices {
                     let hint = stores[service].table.slotHint
-                    let at = slotHints + (shard &* Self.hintedServices &+ service) &* 2
+                    let at = slotHint(shard: shard, service: service)
                     if tally_load_relaxed(at) != hint.address {
                         tally_store_relaxed(at + 1, UInt(hint.mask))
                         tally_store_relaxed(at, hint.address)
@@ -183,8 +193,7 @@ public final class Registry: @unchecked Sendable {
     @inline(__always)
     func prefetchSlot(service: Int, hash: UInt64) -> Bool {
         guard service < Self.hintedServices else { return false }
-        let shard = Int(truncatingIfNeeded: hash >> 40) & shardMask
-        let at = slotHints + (shard &* Self.hintedServices &+ service) &* 2
+        let at = slotHint(shard: shard(of: hash), service: service)
         let mask = Int(bitPattern: tally_load_relaxed(at + 1))
         guard mask >= Self.prefetchedMask else { return false }
         let address = tally_load_relaxed(at)
@@ -198,7 +207,7 @@ public final class Registry: @unchecked Sendable {
     func keepExemplar(
         _ exemplar: ExemplarInput, service: Int, key: UnsafeRawBufferPointer, hash: UInt64, update: SampleUpdate
     ) -> Bool {
-        withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores in
+        withShard(shard(of: hash)) { stores in
             guard service < stores.count, let index = stores[service].find(key, hash: hash) else { return false }
             return stores[service].keep(exemplar, offset: stores[service].offset(at: index), update)
         }
@@ -274,7 +283,7 @@ public final class Registry: @unchecked Sendable {
     func restoreSeries(service: Int, family: Int, key: [UInt8], values: [Double], stamp: UInt32) -> Bool {
         key.withUnsafeBytes { k in
             let hash = ByteHash.hash(k)
-            return withShard(Int(truncatingIfNeeded: hash >> 40) & shardMask) { stores -> Bool in
+            return withShard(shard(of: hash)) { stores -> Bool in
                 guard stores[service].find(k, hash: hash) == nil, admitSeries(service: service, family: family) == nil
                 else { return false }
                 let index = stores[service].insert(k, hash: hash, width: values.count)

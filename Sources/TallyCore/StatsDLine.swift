@@ -50,19 +50,6 @@ public struct StatsDLine: Sendable {
         }
     }
 
-    /// An empty line's fields, for `parse(_:nameChars:into:)` to fill.
-    init() {
-        self.init(name: 0..<0, values: 0..<0, kind: .counter, sampleRate: 1, tags: 0..<0)
-    }
-
-    init(name: Range<Int>, values: Range<Int>, kind: SampleKind, sampleRate: Double, tags: Range<Int>) {
-        self.name = name
-        self.values = values
-        self.kind = kind
-        self.sampleRate = sampleRate
-        self.tags = tags
-    }
-
     /// The same with `nameChars` (a copy of `StatsDLine.nameChars`) held by the caller, as the
     /// fold does: no static read per line.
     @inline(__always)
@@ -205,6 +192,14 @@ public struct StatsDLine: Sendable {
         out.unknownFields = unknownFields
         out.nameHasDot = seen & 2 != 0
         return nil
+    }
+}
+
+extension StatsDLine {
+    /// An empty line's fields, for `parse(_:nameChars:into:)` to fill. In an extension, so the
+    /// memberwise initializer stays.
+    init() {
+        self.init(name: 0..<0, values: 0..<0, kind: .counter, sampleRate: 1, tags: 0..<0)
     }
 }
 
