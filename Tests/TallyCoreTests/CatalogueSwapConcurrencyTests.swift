@@ -9,27 +9,8 @@ import Testing
         let registry = h.registry
         let perLoop = 20_000
         let loops = 3
-        let flipped = CatalogueSwapTests.swapped
-        let original = testCatalogue
-        await withTaskGroup(of: Void.self) { group in
-            for loop in 0..<loops {
-                group.addTask {
-                    let ingestor = Ingestor(
-                        registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)
-                    ) { _ in }
-                    var line =
-                        "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nposition_pnl_usd:1|g|#service:risk_manager,position_id:p\(loop),symbol:X,side:long\n"
-                    for _ in 0..<perLoop {
-                        line.withUTF8 { ingestor.ingest(packet: UnsafeRawBufferPointer($0), now: 1000) }
-                    }
-                }
-            }
-            group.addTask {
-                for i in 0..<200 {
-                    registry.replaceCatalogue(i % 2 == 0 ? flipped : original, dropLabels: [:], defaultBuckets: [1])
-                    for s in 0..<testServices.count { _ = ExpositionRenderer.render(registry, service: s, now: 1000) }
-                }
-            }
+        _ = await Self.foldWhileFlipping(registry, loops: loops, perLoop: perLoop, renderingEachFlip: true) { loop in
+            "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\nposition_pnl_usd:1|g|#service:risk_manager,position_id:p\(loop),symbol:X,side:long\n"
         }
         #expect(
             h.value("risk_manager", "http_requests_total{method=\"GET\",path=\"/x\",status=\"200\"}")
@@ -49,40 +30,12 @@ extension CatalogueSwapConcurrencyTests {
     /// that lands between a line's queueing and its update sends it through the stale retry
     /// of `applyQueued`; either way each line counts exactly once.
     @Test func swapsWhileQueuedLinesWaitLoseNoLineAndCountNoneTwice() async {
-        let h = Harness(shards: 1, limits: Limits(maxSeriesPerFamily: 100_000))
-        let registry = h.registry
-        for start in stride(from: 0, to: 5000, by: 20) {
-            h.send(
-                (start..<(start + 20)).map {
-                    "http_requests_total:1|c|#service:risk_manager,method:GET,path:/p\($0),status:200"
-                }.joined(separator: "\n"))
-        }
+        let h = QueuedFoldTests.largeTable(service: "risk_manager")
         let perLoop = 5000
         let loops = 3
-        let flipped = CatalogueSwapTests.swapped
-        let original = testCatalogue
-        let queued = await withTaskGroup(of: Int.self) { group in
-            for loop in 0..<loops {
-                group.addTask {
-                    let ingestor = Ingestor(
-                        registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)
-                    ) { _ in }
-                    var packet =
-                        "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\n"
-                        + "http_requests_total:1|c|#service:risk_manager,method:GET,path:/p\(loop),status:200\n"
-                    for _ in 0..<perLoop {
-                        packet.withUTF8 { ingestor.ingest(packet: UnsafeRawBufferPointer($0), now: 1000) }
-                    }
-                    return ingestor.linesQueued
-                }
-            }
-            group.addTask {
-                for i in 0..<200 {
-                    registry.replaceCatalogue(i % 2 == 0 ? flipped : original, dropLabels: [:], defaultBuckets: [1])
-                }
-                return 0
-            }
-            return await group.reduce(0, +)
+        let queued = await Self.foldWhileFlipping(h.registry, loops: loops, perLoop: perLoop) { loop in
+            "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200\n"
+                + "http_requests_total:1|c|#service:risk_manager,method:GET,path:/p\(loop),status:200\n"
         }
         #expect(queued > 0, "no line was queued: the test does not test the queue")
         let text = h.render("risk_manager")
@@ -91,6 +44,40 @@ extension CatalogueSwapConcurrencyTests {
             #expect(
                 text.contains("http_requests_total{method=\"GET\",path=\"/p\(loop)\",status=\"200\"} \(perLoop + 1)\n"),
                 "path /p\(loop)")
+        }
+    }
+
+    /// `loops` ingestors, each folding `packet(loop)` `perLoop` times, while the catalogue
+    /// flips 200 times (with `renderingEachFlip`, every service is rendered after each flip);
+    /// the lines the ingestors queued.
+    static func foldWhileFlipping(
+        _ registry: Registry, loops: Int, perLoop: Int, renderingEachFlip: Bool = false,
+        packet: @escaping @Sendable (Int) -> String
+    ) async -> Int {
+        let flipped = CatalogueSwapTests.swapped
+        let original = testCatalogue
+        return await withTaskGroup(of: Int.self) { group in
+            for loop in 0..<loops {
+                group.addTask {
+                    let ingestor = Ingestor(
+                        registry: registry, transport: "t\(loop)", limiter: RejectLogLimiter(interval: 1e9)
+                    ) { _ in }
+                    var bytes = packet(loop)
+                    for _ in 0..<perLoop {
+                        bytes.withUTF8 { ingestor.ingest(packet: UnsafeRawBufferPointer($0), now: 1000) }
+                    }
+                    return ingestor.linesQueued
+                }
+            }
+            group.addTask {
+                for i in 0..<200 {
+                    registry.replaceCatalogue(i % 2 == 0 ? flipped : original, dropLabels: [:], defaultBuckets: [1])
+                    guard renderingEachFlip else { continue }
+                    for s in 0..<testServices.count { _ = ExpositionRenderer.render(registry, service: s, now: 1000) }
+                }
+                return 0
+            }
+            return await group.reduce(0, +)
         }
     }
 }

@@ -6,13 +6,16 @@ import Testing
 /// are applied after it: the same values, refusals, counts and exemplars as lines applied at
 /// once. One shard, so a few thousand series make the table large enough to queue.
 @Suite struct QueuedFoldTests {
-    /// A harness whose order_executor table is past `Registry.prefetchedMask`.
-    static func largeTable(limits: Limits = Limits(maxSeriesPerFamily: 100_000)) -> Harness {
+    /// A harness whose table for `service` is past `Registry.prefetchedMask`: 5000 series
+    /// `http_requests_total{method="GET",path="/p<n>",status="200"}`, each at 1.
+    static func largeTable(
+        service: String = "order_executor", limits: Limits = Limits(maxSeriesPerFamily: 100_000)
+    ) -> Harness {
         let h = Harness(shards: 1, limits: limits)
         for start in stride(from: 0, to: 5000, by: 20) {
             h.send(
                 (start..<(start + 20)).map {
-                    "http_requests_total:1|c|#service:order_executor,method:GET,path:/p\($0),status:200"
+                    "http_requests_total:1|c|#service:\(service),method:GET,path:/p\($0),status:200"
                 }.joined(separator: "\n"))
         }
         return h
