@@ -56,12 +56,13 @@ public enum Daemon {
         let reloads = ReloadRequests()
         let reloadStats = ReloadStats(startTime: startTime)
 
-        // The blocking pool saves the state; each Unix socket's loop has a thread of its own.
+        // The blocking pool saves the state; each UDP and Unix socket's loop has a thread of its own.
         try await Threads.with(ingestThreads: System.coreCount, blockingThreads: 1) { threads in
             let recent = RecentRejections()
             let sampler = StatusSampler(registry: registry)
             let ingestors = IngestorFactory(registry: registry, config: config, logger: logger, recent: recent)
             let liveness = Liveness()
+            let wedge = DebugWedge()
             let serving = HTTPServing(
                 maxConnections: config.httpMaxConnections,
                 security: try WebSecurity(loaded.web, pool: threads.security), logger: logger)
@@ -74,7 +75,8 @@ public enum Daemon {
                 targets: loaded.remoteWrite, registry: registry, group: threads.remoteWrite, logger: logger)
             let admin = AdminRoutes(
                 registry: registry, startTime: startTime, state: state, debugHooks: options.debugHooks,
-                ingestLoops: threads.ingestLoops, listeners: directory, readiness: readiness, reloads: reloads,
+                ingestLoops: threads.ingestLoops, wedge: wedge, listeners: directory, readiness: readiness,
+                reloads: reloads,
                 reloadStats: reloadStats, scrapes: scrapes, serving: serving, tcpSettings: tcpSettings,
                 remoteWrite: remoteWrite,
                 status: StatusSources(
@@ -97,7 +99,7 @@ public enum Daemon {
                 state?.restore()
                 tcpIngestors = try await TCPIngestors.make(threads: threads, ingestors: ingestors)
                 ingest = try await IngestListeners.bind(
-                    config: config, activation: activation, threads: threads, ingestors: ingestors,
+                    config: config, activation: activation, threads: threads,
                     tcp: IngestListeners.tcpBootstrap(threads: threads, pool: tcpIngestors, settings: tcpSettings),
                     logger: logger)
                 do {
@@ -106,8 +108,7 @@ public enum Daemon {
                         serviceRoute: { MetricsRoute.make(registry: registry, service: $0, scrapes: scrapes) })
                     http = HTTPListeners(services: endpoints, admin: adminEndpoint)
                 } catch {
-                    await Binding.closeAll(ingest.channels)
-                    for listener in ingest.unix { listener.receiver.close() }
+                    await ingest.close()
                     throw error
                 }
             } catch {
@@ -117,7 +118,8 @@ public enum Daemon {
             let live = LiveListeners(
                 ingest: ingest, http: http, config: config, activation: activation, threads: threads,
                 ingestors: ingestors, liveness: liveness, serving: serving, registry: registry, scrapes: scrapes,
-                adminRoute: admin.route, tcpIngestors: tcpIngestors, tcpSettings: tcpSettings, logger: logger)
+                adminRoute: admin.route, tcpIngestors: tcpIngestors, tcpSettings: tcpSettings, wedge: wedge,
+                logger: logger)
             let entries = live.entries(config: config)
             directory.publish(entries.list, udpPorts: entries.udpPorts)
             logReady(config: config, registry: registry, ingest: ingest, http: http, options: options, logger: logger)
@@ -131,7 +133,7 @@ public enum Daemon {
             services.append(StatusSamplerService(sampler: sampler))
             services.append(HTTPEndpointService(live: live, serving: serving))
             services.append(UnixIngestService(live: live))
-            services.append(DatagramIngestService(live: live, registry: registry))
+            services.append(DatagramIngestService(live: live))
             services.append(TCPIngestService(live: live))
             services.append(
                 SystemdSupervisor(

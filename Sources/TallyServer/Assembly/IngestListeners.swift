@@ -12,13 +12,13 @@ import TallySystem
 /// Every ingest socket, bound (or adopted from systemd) before any service runs, and the
 /// functions that bind one listener each, which a reload uses too.
 struct IngestListeners: Sendable {
-    /// One UDP address: several SO_REUSEPORT channels (one per receive loop), or one adopted.
+    /// One UDP address: several SO_REUSEPORT sockets (one per receive loop), or one adopted.
     struct UDPGroup: Sendable {
         /// As the config says it (port 0 stays 0); nil for a socket systemd passed.
         let configured: HostPort?
         /// As bound.
         let port: Int
-        let channels: [any Channel]
+        let receivers: [UDPReceiver]
         /// Passed by systemd: a reload never closes it.
         var adopted: Bool { configured == nil }
     }
@@ -44,27 +44,28 @@ struct IngestListeners: Sendable {
 
     var udpPorts: [Int] { udp.map(\.port) }
     var tcpPorts: [Int] { tcp.map(\.port) }
-    var channels: [any Channel] { udp.flatMap(\.channels) + tcp.map(\.channel) }
+
+    /// Closes every socket (a later step of the start failed): nothing has read from them yet.
+    func close() async {
+        await Binding.closeAll(tcp.map(\.channel))
+        for group in udp { for receiver in group.receivers { receiver.close() } }
+        for listener in unix { listener.receiver.close() }
+    }
 
     /// Binds UDP, then Unix, then TCP; on the first failure closes what was bound and throws a
     /// `StartupError` naming the listener.
     static func bind(
-        config: TallyConfig, activation: SocketActivation, threads: Threads, ingestors: IngestorFactory,
-        tcp tcpBootstrap: ServerBootstrap, logger: Logger
+        config: TallyConfig, activation: SocketActivation, threads: Threads, tcp tcpBootstrap: ServerBootstrap,
+        logger: Logger
     ) async throws -> IngestListeners {
         var bound = IngestListeners()
         do {
             for passed in activation.udp {
-                let channel = try await Binding.bind("UDP ingest (socket activation, fd \(passed.fd))") {
-                    try await datagramBootstrap(config, threads.ingest.next(), ingestors).withBoundSocket(passed.fd)
-                        .get()
-                }
-                let port = channel.localAddress?.port ?? passed.port
-                bound.udp.append(UDPGroup(configured: nil, port: port, channels: [channel]))
+                let receiver = UDPReceiver(adopting: passed.fd, port: passed.port)
+                bound.udp.append(UDPGroup(configured: nil, port: receiver.port, receivers: [receiver]))
             }
             for address in config.udp where !activation.udp.contains(where: { $0.port == address.port }) {
-                bound.udp.append(
-                    try await bindUDP(address, config: config, threads: threads, ingestors: ingestors, logger: logger))
+                bound.udp.append(try bindUDP(address, config: config, threads: threads, logger: logger))
             }
             for passed in activation.unix {
                 let entry = config.unix.first { $0.path == passed.path }
@@ -85,8 +86,7 @@ struct IngestListeners: Sendable {
                 bound.tcp.append(try await bindTCP(address, bootstrap: tcpBootstrap))
             }
         } catch {
-            await Binding.closeAll(bound.channels)
-            for listener in bound.unix { listener.receiver.close() }
+            await bound.close()
             throw error
         }
         return bound
@@ -94,34 +94,33 @@ struct IngestListeners: Sendable {
 
     /// One UDP address: claimed first with a plain socket (SO_REUSEPORT would let a second
     /// tallyd share the port silently and take half the datagrams), then one SO_REUSEPORT
-    /// socket per receive loop so the kernel spreads datagrams over every core.
-    static func bindUDP(
-        _ address: HostPort, config: TallyConfig, threads: Threads, ingestors: IngestorFactory, logger: Logger
-    ) async throws -> UDPGroup {
-        let probe = try await Binding.bind("UDP ingest on \(address)") {
-            try await DatagramBootstrap(group: threads.ingest).bind(host: address.host, port: address.port).get()
-        }
-        let port = probe.localAddress?.port ?? address.port
-        try? await probe.close()
+    /// socket per receive loop (`ingest.udp_loops`, or one per core) so the kernel spreads
+    /// senders over every core. Their threads start with `UDPLoop`.
+    static func bindUDP(_ address: HostPort, config: TallyConfig, threads: Threads, logger: Logger) throws -> UDPGroup {
+        let probe = try UDPReceiver(
+            binding: address, what: "UDP ingest on \(address)", reusePort: false, receiveBuffer: nil)
+        let port = probe.port
+        probe.close()
         let resolved = HostPort(host: address.host, port: port)
         let perAddress = config.udpLoops == 0 ? threads.ingestLoops.count : config.udpLoops
-        var channels: [any Channel] = []
+        var receivers: [UDPReceiver] = []
         do {
             for i in 0..<perAddress {
-                let loop = threads.ingestLoops[i % threads.ingestLoops.count]
-                let channel = try await Binding.bind("UDP ingest on \(resolved)") {
-                    try await datagramBootstrap(config, loop, ingestors).bind(host: address.host, port: port).get()
-                }
-                channels.append(channel)
+                receivers.append(
+                    try UDPReceiver(
+                        binding: resolved, what: "UDP ingest on \(resolved)", reusePort: true,
+                        receiveBuffer: config.udpReceiveBuffer))
                 if i == 0 {
-                    await checkReceiveBuffer(channel, asked: config.udpReceiveBuffer, what: "UDP \(resolved)", logger)
+                    checkReceiveBuffer(
+                        granted: receivers[0].receiveBuffer, asked: config.udpReceiveBuffer, what: "UDP \(resolved)",
+                        logger)
                 }
             }
         } catch {
-            await Binding.closeAll(channels)
+            for receiver in receivers { receiver.close() }
             throw error
         }
-        return UDPGroup(configured: address, port: port, channels: channels)
+        return UDPGroup(configured: address, port: port, receivers: receivers)
     }
 
     static func bindTCP(_ address: HostPort, bootstrap: ServerBootstrap) async throws -> TCPServer {
@@ -164,33 +163,11 @@ struct IngestListeners: Sendable {
             }
     }
 
-    /// 32 datagrams per read, each into its own 64 KiB slot, and a channel-own ingestor.
-    static func datagramBootstrap(
-        _ config: TallyConfig, _ loop: any EventLoop, _ ingestors: IngestorFactory
-    ) -> DatagramBootstrap {
-        let messages = 32
-        let reusePort = ChannelOptions.Types.SocketOption(
-            level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT))
-        return DatagramBootstrap(group: loop)
-            .channelOption(reusePort, value: 1)
-            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(config.udpReceiveBuffer))
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messages * 65_536))
-            .channelOption(.datagramVectorReadMessageCount, value: messages)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UDPIngestHandler(ingestor: ingestors.make(transport: "udp")))
-                }
-            }
-    }
-
     /// Logs once if the kernel gave less receive buffer than `ingest.udp_receive_buffer`.
-    static func checkReceiveBuffer(_ channel: any Channel, asked: Int, what: String, _ logger: Logger) async {
-        guard let granted = try? await channel.getOption(.socketOption(.so_rcvbuf)).get() else { return }
-        // Linux reports twice what it grants (bookkeeping overhead included).
-        if Int(granted) / 2 < asked {
+    static func checkReceiveBuffer(granted: Int, asked: Int, what: String, _ logger: Logger) {
+        if granted < asked {
             let message =
-                "receive buffer of \(what) is \(Int(granted) / 2) bytes, not the \(asked) asked for "
+                "receive buffer of \(what) is \(granted) bytes, not the \(asked) asked for "
                 + "(ingest.udp_receive_buffer): the kernel caps it at net.core.rmem_max; raise it "
                 + "(sysctl -w net.core.rmem_max=\(asked)) so bursts are not dropped"
             logger.warning("\(message)")

@@ -4,8 +4,8 @@ import NIOPosix
 import Synchronization
 import TallyCore
 
-/// Every listener tallyd has now, as a reload may change them: the ingest sockets, the Unix
-/// receive loops, the service endpoints and the admin endpoint.
+/// Every listener tallyd has now, as a reload may change them: the UDP and Unix receive loops
+/// (with their sockets), the TCP listeners, the service endpoints and the admin endpoint.
 ///
 /// A reload changes them in two steps. `prepare` binds everything the new config adds (a
 /// moved port: the new one), and on any failure closes what it bound and throws, so the
@@ -22,7 +22,7 @@ final class LiveListeners: Sendable {
     }
 
     struct State: Sendable {
-        var udp: [IngestListeners.UDPGroup]
+        var udp: [UDPLoop]
         var tcp: [IngestListeners.TCPServer]
         var unix: [UnixLoop]
         var services: [Endpoint]
@@ -75,13 +75,15 @@ final class LiveListeners: Sendable {
     let tcpIngestors: TCPIngestors
     let tcpSettings: TCPSettings
     let logger: Logger
+    /// `/debug/wedge-ingest-loops`: the UDP loops stop reading.
+    let wedge: DebugWedge
     private let state: Mutex<State>
 
     init(
         ingest: IngestListeners, http: HTTPListeners, config: TallyConfig, activation: SocketActivation,
         threads: Threads, ingestors: IngestorFactory, liveness: Liveness, serving: HTTPServing,
         registry: Registry, scrapes: ScrapeStats, adminRoute: @escaping HTTPEndpointHandler.Route,
-        tcpIngestors: TCPIngestors, tcpSettings: TCPSettings, logger: Logger
+        tcpIngestors: TCPIngestors, tcpSettings: TCPSettings, wedge: DebugWedge = DebugWedge(), logger: Logger
     ) {
         self.threads = threads
         self.ingestors = ingestors
@@ -93,6 +95,7 @@ final class LiveListeners: Sendable {
         self.tcpIngestors = tcpIngestors
         self.tcpSettings = tcpSettings
         self.logger = logger
+        self.wedge = wedge
         let services = http.services.map { e in
             Endpoint(
                 name: e.name, endpoint: e,
@@ -105,8 +108,9 @@ final class LiveListeners: Sendable {
                 name: "admin", endpoint: e, configured: config.admin ?? HostPort(host: "127.0.0.1", port: 9102),
                 adopted: activation.admin != nil)
         }
-        let loops = ingest.unix.map { UnixLoop($0, ingestors: ingestors, liveness: liveness) }
-        state = Mutex(State(udp: ingest.udp, tcp: ingest.tcp, unix: loops, services: services, admin: admin))
+        let udp = ingest.udp.map { UDPLoop($0, ingestors: ingestors, liveness: liveness, wedge: wedge) }
+        let unix = ingest.unix.map { UnixLoop($0, ingestors: ingestors, liveness: liveness) }
+        state = Mutex(State(udp: udp, tcp: ingest.tcp, unix: unix, services: services, admin: admin))
     }
 
     var current: State { state.withLock { $0 } }
@@ -119,12 +123,11 @@ final class LiveListeners: Sendable {
         var change = Change()
         do {
             // UDP and TCP: by address as configured; an address systemd holds stays as it is.
-            let adoptedUDP = Set(now.udp.filter(\.adopted).map(\.port))
-            let liveUDP = now.udp.compactMap(\.configured)
+            let adoptedUDP = Set(now.udp.map(\.group).filter(\.adopted).map(\.port))
+            let liveUDP = now.udp.compactMap(\.group.configured)
             for address in new.udp where !liveUDP.contains(address) && !adoptedUDP.contains(address.port) {
                 change.addedUDP.append(
-                    try await IngestListeners.bindUDP(
-                        address, config: new, threads: threads, ingestors: ingestors, logger: logger))
+                    try IngestListeners.bindUDP(address, config: new, threads: threads, logger: logger))
             }
             change.removedUDP = liveUDP.filter { !new.udp.contains($0) }
             let adoptedTCP = Set(now.tcp.filter(\.adopted).map(\.port))
@@ -199,13 +202,15 @@ final class LiveListeners: Sendable {
     func commit(_ change: Change) async {
         var closing: [any Channel] = []
         var stopping: [(UnixLoop, Bool)] = []
+        var stoppingUDP: [UDPLoop] = []
+        let newUDP = change.addedUDP.map { UDPLoop($0, ingestors: ingestors, liveness: liveness, wedge: wedge) }
         let newLoops = change.addedUnix.map { UnixLoop($0, ingestors: ingestors, liveness: liveness) }
         state.withLock { s in
             for address in change.removedUDP {
-                for g in s.udp where g.configured == address { closing += g.channels }
-                s.udp.removeAll { $0.configured == address }
+                stoppingUDP += s.udp.filter { $0.group.configured == address }
+                s.udp.removeAll { $0.group.configured == address }
             }
-            s.udp += change.addedUDP
+            s.udp += newUDP
             for address in change.removedTCP {
                 closing += s.tcp.filter { $0.configured == address }.map(\.channel)
                 s.tcp.removeAll { $0.configured == address }
@@ -240,14 +245,16 @@ final class LiveListeners: Sendable {
             }
         }
         await Binding.closeAll(closing)
+        for loop in stoppingUDP { await loop.stop() }
         for (loop, unlinking) in stopping { await loop.stop(unlinking: unlinking) }
     }
 
     /// Closes what `prepare` bound (a later step failed).
     func rollback(_ change: Change) async {
         await Binding.closeAll(
-            change.addedUDP.flatMap(\.channels) + change.addedTCP.map(\.channel)
-                + change.addedServices.map(\.endpoint.channel) + (change.newAdmin.map { [$0.endpoint.channel] } ?? []))
+            change.addedTCP.map(\.channel) + change.addedServices.map(\.endpoint.channel)
+                + (change.newAdmin.map { [$0.endpoint.channel] } ?? []))
+        for group in change.addedUDP { for receiver in group.receivers { receiver.close() } }
         for u in change.addedUnix {
             u.receiver.close(unlinking: !change.removedUnix.contains { $0.path == u.receiver.path })
         }
@@ -255,12 +262,17 @@ final class LiveListeners: Sendable {
 
     // MARK: shutdown
 
-    func takeUDP() -> [any Channel] {
-        state.withLock { s in
+    /// Every UDP loop empties its queue (at most a second each) and closes its sockets.
+    func stopUDP() async {
+        let loops = state.withLock { s in
             defer { s.udp = [] }
-            return s.udp.flatMap(\.channels)
+            return s.udp
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for loop in loops { group.addTask { await loop.stop() } }
         }
     }
+
     func takeTCP() -> [any Channel] {
         state.withLock { s in
             defer { s.tcp = [] }
@@ -294,7 +306,7 @@ final class LiveListeners: Sendable {
     func entries(config: TallyConfig) -> (list: [ListenerDirectory.Entry], udpPorts: [Int]) {
         let s = current
         var out: [ListenerDirectory.Entry] = []
-        for (i, g) in s.udp.enumerated() {
+        for (i, g) in s.udp.map(\.group).enumerated() {
             out.append(
                 .init(
                     listener: "ingest.udp[\(i)]", proto: "udp",
@@ -321,6 +333,6 @@ final class LiveListeners: Sendable {
                     listener: "admin", proto: "http",
                     address: HostPort(host: a.configured.host, port: a.endpoint.port).description))
         }
-        return (out, s.udp.map(\.port))
+        return (out, s.udp.map(\.group.port))
     }
 }

@@ -5,13 +5,14 @@ import NIOPosix
 /// Every thread tallyd runs, created in one place once the config is valid, and shut down in
 /// one place when the daemon returns.
 ///
-/// - `ingest`: one event loop per core; UDP sockets, TCP connections and heartbeats run there.
+/// - `ingest`: one event loop per core; TCP connections and heartbeats run there. (UDP and
+///   Unix datagram sockets each have a receive thread of their own: `ReceiveThread`.)
 /// - `http`: one event loop for every /metrics endpoint and the admin endpoint, so a slow
 ///   scrape never delays ingest. It runs at a lower priority (nice +5): on a host whose cores
 ///   are all busy, rendering a large endpoint yields to the ingest loops instead of letting
 ///   the socket queues overflow.
-/// - `blocking`: a thread per Unix receive loop (they block in `recvmmsg`) plus one for work
-///   that must not run on the cooperative pool (encoding and fsyncing the saved state).
+/// - `blocking`: work that must not run on the cooperative pool (encoding and fsyncing the
+///   saved state).
 /// - `security`: one thread for bcrypt (basic auth), slow on purpose, never on the HTTP loop.
 /// - `remoteWrite`: one event loop for remote-write requests: a slow receiver waits there. It
 ///   runs at nice +5 too.
@@ -19,8 +20,8 @@ public struct Threads: Sendable {
     /// How much lower than ingest the scrape and remote-write threads run (see above).
     static let backgroundNice: Int32 = 5
     public let ingest: MultiThreadedEventLoopGroup
-    /// The ingest group's loops, in a fixed order: UDP sockets and TCP ingestors are spread
-    /// over them by index.
+    /// The ingest group's loops, in a fixed order: TCP ingestors are made per loop, and their
+    /// count is the default number of UDP receive loops per address.
     public let ingestLoops: [any EventLoop]
     public let http: MultiThreadedEventLoopGroup
     public let blocking: NIOThreadPool

@@ -9,7 +9,7 @@ import TallySystem
 
 /// The admin endpoint's paths: tallyd's own metrics (and any service's, with `?service=`),
 /// health and readiness, reload, and (only with `TALLYD_DEBUG_HOOKS=1`) the hooks the watchdog
-/// and drop tests use to wedge event loops.
+/// and drop tests use to wedge the ingest loops.
 struct AdminRoutes: Sendable {
     let registry: Registry
     let startTime: Double
@@ -17,6 +17,8 @@ struct AdminRoutes: Sendable {
     let state: StateStore?
     let debugHooks: Bool
     let ingestLoops: [any EventLoop]
+    /// What `/debug/wedge-ingest-loops` sets: the UDP receive threads stop reading.
+    var wedge = DebugWedge()
     let listeners: ListenerDirectory
     let readiness: Readiness
     let reloads: ReloadRequests
@@ -89,6 +91,7 @@ struct AdminRoutes: Sendable {
             return .text("wedged one ingest loop\n")
         case "/debug/wedge-ingest-loops" where debugHooks:
             // For the drop-accounting test: no loop reads, the kernel queues fill up.
+            wedge.set()
             for loop in ingestLoops { loop.execute { while true { sleep(1) } } }
             return .text("wedged every ingest loop\n")
         default:

@@ -11,8 +11,8 @@ import TallySystem
 ///
 /// SwiftNIO's datagram channel closes itself on datagrams whose sender has no address, and
 /// most Unix senders (socat, Python's `sendto`, the datadog client) are unbound; so this
-/// socket is owned directly: a blocking `recv` loop that wakes every 200 ms to check for
-/// shutdown.
+/// socket is owned directly, like the UDP ones: a blocking `recvmmsg` loop
+/// (`DatagramReceiveLoop`) that wakes every 200 ms to check for shutdown.
 final class UnixDatagramReceiver: Sendable {
     let path: String
     private let fd: Int32
@@ -55,8 +55,7 @@ final class UnixDatagramReceiver: Sendable {
                 description: tooLong
                     ? "Unix socket path \(path) is too long" : "cannot listen: Unix ingest socket \(path): \(reason)")
         }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        DatagramReceiveLoop.prepare(fd)
         var size = Int32(receiveBuffer)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         self.fd = fd
@@ -74,81 +73,21 @@ final class UnixDatagramReceiver: Sendable {
         self.path = path
         self.fd = fd
         ownsPath = false
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        // systemd may pass it non-blocking; the loop relies on SO_RCVTIMEO instead.
-        let flags = fcntl(fd, F_GETFL)
-        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        DatagramReceiveLoop.prepare(fd)
     }
 
-    /// Datagrams read per system call, and the largest datagram taken whole.
-    static let batch = 16
-    static let datagramSize = 65_536
-
     /// Receives until `stop()`, then empties what is still queued; meant to run on a thread of
-    /// its own. `tick` runs at least every 200 ms (the watchdog's heartbeat). Reads up to
-    /// `batch` datagrams per `recvmmsg`: blocking for the first, taking whatever else is queued.
+    /// its own (`DatagramReceiveLoop`). `tick` runs at least every 200 ms (the watchdog's
+    /// heartbeat).
     ///
     /// With `senders` (a peer-identity socket), each datagram folds as its sender's service,
     /// and a datagram from a sender the maps do not name is refused line by line as
     /// `unknown_sender`.
     func run(_ ingestor: Ingestor, senders: Senders? = nil, tick: () -> Void = {}) {
-        let storage = RawBuffer<UInt8>(capacity: Self.batch * Self.datagramSize)
-        defer { withExtendedLifetime(storage) {} }
-        let buffers = (0..<Self.batch).map { UnsafeMutableRawPointer?(storage.raw + $0 * Self.datagramSize) }
-        var lengths = [Int](repeating: 0, count: Self.batch)
-        var uids = [UInt32](repeating: 0, count: Self.batch)
-        var gids = [UInt32](repeating: 0, count: Self.batch)
         if senders != nil { _ = tally_passcred(fd) }  // an adopted socket may not have it yet
-        var draining = false
-        while true {
-            if !draining && stopping.load(ordering: .relaxed) { draining = true }
-            let flags = draining ? Int32(MSG_DONTWAIT) : Int32(MSG_WAITFORONE)
-            let n = buffers.withUnsafeBufferPointer { b in
-                lengths.withUnsafeMutableBufferPointer { l in
-                    guard senders != nil else {
-                        return tally_recvmmsg(
-                            fd, b.baseAddress, Self.datagramSize, l.baseAddress, UInt32(Self.batch), flags)
-                    }
-                    return uids.withUnsafeMutableBufferPointer { u in
-                        gids.withUnsafeMutableBufferPointer { g in
-                            tally_recvmmsg_creds(
-                                fd, b.baseAddress, Self.datagramSize, l.baseAddress, u.baseAddress, g.baseAddress,
-                                UInt32(Self.batch), flags)
-                        }
-                    }
-                }
-            }
-            if n >= 0 {
-                let now = WallClock.now()
-                for i in 0..<Int(n) {
-                    let packet = UnsafeRawBufferPointer(
-                        start: buffers[i], count: lengths[i] == -1 ? Self.datagramSize : lengths[i])
-                    if lengths[i] == -1 {
-                        ingestor.refuse(
-                            .lineTooLong,
-                            "a datagram longer than \(Self.datagramSize) bytes was cut; send smaller packets",
-                            line: UnsafeRawBufferPointer(rebasing: packet[0..<200]), now: now)
-                    } else if lengths[i] > 0, let senders {
-                        if let service = senders.service(uid: uids[i], gid: gids[i]) {
-                            ingestor.ingest(packet: packet, now: now, boundService: service)
-                        } else {
-                            ingestor.refuseAll(
-                                .unknownSender,
-                                "uid \(uids[i]) (gid \(gids[i])) is not in this socket's uids/gids: \(path)",
-                                packet: packet, now: now)
-                        }
-                    } else if lengths[i] > 0 {
-                        ingestor.ingest(packet: packet, now: now)
-                    }
-                }
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                if draining { break }
-            } else if errno != EINTR {
-                break
-            }
-            tick()
-        }
+        DatagramReceiveLoop.run(
+            fd: fd, name: path, ingestor: ingestor, senders: senders,
+            isStopping: { stopping.load(ordering: .relaxed) }, tick: tick)
     }
 
     /// Asks the loop to end (within 200 ms); the caller waits for the thread, then `close()`s.

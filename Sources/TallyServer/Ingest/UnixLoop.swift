@@ -1,40 +1,25 @@
-import NIOPosix
 import TallyCore
-import TallySystem
 
 /// One Unix datagram socket's receive loop, on a thread of its own, from `start` until `stop`
 /// has emptied the queue, closed the socket and ended the thread. Started at startup for the
 /// configured sockets and by a reload for added ones.
 final class UnixLoop: Sendable {
     let listener: IngestListeners.UnixListener
-    private let pool: NIOThreadPool
-    private let finished: Task<Void, Never>
-    private let part: String
-    private let liveness: Liveness
+    private let thread: ReceiveThread
 
     init(_ listener: IngestListeners.UnixListener, ingestors: IngestorFactory, liveness: Liveness) {
         self.listener = listener
-        self.liveness = liveness
-        part = "unix \(listener.receiver.path)"
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        self.pool = pool
-        liveness.register(part, now: MonotonicClock.now())
-        let part = self.part
-        finished = Task {
-            try? await pool.runIfActive {
-                let services = ingestors.registry.services
-                let service = listener.socket?.service.flatMap { services.index(of: $0) }
-                // A peer-identity socket's maps, resolved to services now (like `service`).
-                let senders = listener.socket?.peerIdentity.map { identity in
-                    UnixDatagramReceiver.Senders(
-                        uids: identity.uids.compactMapValues { services.index(of: $0) },
-                        gids: identity.gids.compactMapValues { services.index(of: $0) })
-                }
-                listener.receiver.run(ingestors.make(transport: "unix", service: service), senders: senders) {
-                    liveness.beat(part, now: MonotonicClock.now())
-                }
+        thread = ReceiveThread(part: "unix \(listener.receiver.path)", liveness: liveness) { tick in
+            let services = ingestors.registry.services
+            let service = listener.socket?.service.flatMap { services.index(of: $0) }
+            // A peer-identity socket's maps, resolved to services now (like `service`).
+            let senders = listener.socket?.peerIdentity.map { identity in
+                UnixDatagramReceiver.Senders(
+                    uids: identity.uids.compactMapValues { services.index(of: $0) },
+                    gids: identity.gids.compactMapValues { services.index(of: $0) })
             }
+            listener.receiver.run(
+                ingestors.make(transport: "unix", service: service), senders: senders, tick: tick)
         }
     }
 
@@ -44,9 +29,7 @@ final class UnixLoop: Sendable {
     /// is removed unless systemd owns it) and ends the thread.
     func stop(unlinking: Bool = true) async {
         listener.receiver.stop()
-        await finished.value
-        try? await pool.shutdownGracefully()
+        await thread.join()
         listener.receiver.close(unlinking: unlinking)
-        liveness.unregister(part)
     }
 }

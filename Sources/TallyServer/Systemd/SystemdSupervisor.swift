@@ -7,7 +7,7 @@ import TallySystem
 
 /// tallyd's side of its life under systemd: `READY=1` once it runs (everything is bound
 /// before the group starts), `STATUS=` every few seconds, `WATCHDOG=1` only while every
-/// ingest loop, Unix receive thread and the HTTP loop answer, and `STOPPING=1` when shutdown
+/// ingest loop, UDP and Unix receive thread and the HTTP loop answer, and `STOPPING=1` when shutdown
 /// begins. Outside systemd it only waits for shutdown.
 struct SystemdSupervisor: Service {
     let registry: Registry
