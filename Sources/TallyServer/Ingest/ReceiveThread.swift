@@ -2,7 +2,7 @@ import NIOPosix
 import TallySystem
 
 /// A blocking receive loop on a thread of its own, registered with the watchdog as `part`
-/// from `start` until `join` returns. The loop beats through the `tick` it is given (at least
+/// from its creation until `join` returns. The loop beats through the `tick` it is given (at least
 /// every 200 ms: the sockets' receive timeout), so a wedged loop stops the watchdog's pings.
 final class ReceiveThread: Sendable {
     let part: String
