@@ -12,6 +12,7 @@ extension FoldState {
             let tag = tagList[t]
             guard tag.hasValue else {
                 stats.valuelessTags += 1
+                lineCacheable = false
                 continue
             }
             if tag.role != TagRole.label.rawValue { continue }
@@ -22,13 +23,17 @@ extension FoldState {
             let flat = info.labelFlat!
             for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == keyLength {
                 if ByteHash.equal(flat + offsets[i], keyStart, count: keyLength) {
-                    if !labelValues[i].isEmpty { stats.duplicateTags += 1 }
+                    if !labelValues[i].isEmpty {
+                        stats.duplicateTags += 1
+                        lineCacheable = false
+                    }
                     labelValues[i] = tag.value
                     matched = true
                     break
                 }
             }
             if !matched && !isDropped(infos[familyID]!, keyStart, keyLength) {
+                lineCacheable = false
                 stats.countDroppedTag(
                     family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
             }
@@ -63,6 +68,7 @@ extension FoldState {
             let tag = tagList[t]
             guard tag.hasValue else {
                 stats.valuelessTags += 1
+                lineCacheable = false
                 continue
             }
             if tag.role != TagRole.label.rawValue { continue }
@@ -82,6 +88,7 @@ extension FoldState {
             if label.withUTF8({ isDropped(info, $0.baseAddress!, $0.count) }) { continue }
             if let i = pairs.firstIndex(where: { $0.name == name }) {
                 stats.duplicateTags += 1
+                lineCacheable = false
                 pairs[i] = (tag.key, tag.value, name)  // duplicate tag: the last one wins
             } else {
                 pairs.append((tag.key, tag.value, name))

@@ -23,6 +23,13 @@ struct FoldState {
     var lineFamily = -1
 
     var familyCache = ByteKeyTable(capacity: 128)
+    /// Lines folded before, by their bytes without the value (see `LineCache`).
+    var lineCache = LineCache()
+    /// Cleared by the key builders when a line counted something besides itself (a valueless,
+    /// duplicate or dropped tag): such a line is not kept in `lineCache`.
+    var lineCacheable = true
+    /// The current packet's lines (trimmed, as ranges of it) and their shapes.
+    var packetLines = ScratchArray<(lo: Int, hi: Int, shape: LineCache.Shape)>()
     var familyCacheIDs: [Int32] = []
     var infos: [FamilyFoldView?] = []
     /// `infos[id].hot`, by family id, for the lines that need nothing else.
@@ -126,6 +133,7 @@ struct FoldState {
     mutating func dropCaches(generation g: Int) {
         generation = g
         familyCache = ByteKeyTable(capacity: 128)
+        lineCache.invalidate()
         familyCacheIDs.removeAll(keepingCapacity: true)
         infos.removeAll(keepingCapacity: true)
         hots.removeAll(keepingCapacity: true)
@@ -141,6 +149,9 @@ struct FoldState {
 
     mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.packets += 1
+        // First the lines and their shapes, each shape's cache slot prefetched: the slot of a
+        // line is then on its way while the lines before it fold.
+        packetLines.reset()
         var start = 0
         let n = packet.count
         while start < n {
@@ -150,22 +161,28 @@ struct FoldState {
             while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
             while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
             if lo < hi {
-                stats.lines += 1
-                let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
-                lineService = -1
-                lineFamily = -1
-                lineQueued = false
-                if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
-                    stats.skipped[Int(skip.rawValue)] += 1
-                } else if let error = fold(line, now: now, stats: &stats, queueing: true) {
-                    reject(error, line: line, now: now, stats: &stats)
-                } else if !lineQueued {
-                    stats.accepted += 1
-                }
-                // A queued line is counted when it is applied.
-                if !lineQueued { counters.count(service: lineService, family: lineFamily) }
+                let shape = lineCache.shape(UnsafeRawBufferPointer(rebasing: packet[lo..<hi]), seed: hashSeed)
+                if shape.valid { lineCache.prefetch(shape) }
+                packetLines.append((lo, hi, shape))
             }
             start = end + 1
+        }
+        for i in 0..<packetLines.count {
+            let (lo, hi, shape) = packetLines[i]
+            stats.lines += 1
+            let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
+            lineService = -1
+            lineFamily = -1
+            lineQueued = false
+            if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
+                stats.skipped[Int(skip.rawValue)] += 1
+            } else if let error = fold(line, now: now, stats: &stats, queueing: true, shape: shape) {
+                reject(error, line: line, now: now, stats: &stats)
+            } else if !lineQueued {
+                stats.accepted += 1
+            }
+            // A queued line is counted when it is applied.
+            if !lineQueued { counters.count(service: lineService, family: lineFamily) }
         }
         if queued.count > 0 { applyQueued(now: now, stats: &stats) }
     }
@@ -315,12 +332,22 @@ struct FoldState {
     /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
     /// With `queueing`, a line for a series (not a special family) may be queued for
     /// `applyQueued` instead of applied (`lineQueued` says so); nil then means "valid so far".
-    mutating func fold(_ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats, queueing: Bool = false)
-        -> LineError?
-    {
+    /// `shape`: the line's `LineCache` shape when the caller took it already.
+    mutating func fold(
+        _ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats, queueing: Bool = false,
+        shape known: LineCache.Shape? = nil
+    ) -> LineError? {
         guard line.count <= maxLineLength else {
             return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
         }
+        let shape = known ?? lineCache.shape(line, seed: hashSeed)
+        let bound = Int32(truncatingIfNeeded: boundService ?? -1)
+        if shape.valid, let entry = lineCache.find(shape, line, bound: bound),
+            let outcome = foldKnown(line, entry, shape, now: now, stats: &stats, queueing: queueing)
+        {
+            return outcome.error
+        }
+        lineCacheable = true
         guard UTF8Validation.isValidWithoutNUL(line, 0..<line.count) else {
             return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
         }
@@ -400,29 +427,7 @@ struct FoldState {
         }
 
         // Values: all parsed before anything else happens, so a bad value creates nothing.
-        // A set's values are members (any bytes but `:`), kept as hashes.
-        numbers.reset()
-        var v = parsed.values.lowerBound
-        while v <= parsed.values.upperBound {
-            let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: parsed.values.upperBound)
-            if parsed.kind == .set {
-                guard e > v else { return LineError(.invalidValue, "a set member is empty") }
-                numbers.append(
-                    (Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
-                v = e + 1
-                continue
-            }
-            guard let x = NumberParser.parse(line, v..<e) else {
-                return LineError(.invalidValue, "value '\(LineError.text(line, v..<e))' is not a finite decimal number")
-            }
-            numbers.append((x, line[v] == UInt8(ascii: "+") || line[v] == UInt8(ascii: "-")))
-            v = e + 1
-        }
-        if parsed.kind == .counter {
-            for j in 0..<numbers.count where numbers[j].value < 0 {
-                return LineError(.invalidValue, "a counter cannot go down (value \(numbers[j].value))")
-            }
-        }
+        if let error = parseValues(line, parsed.values, kind: parsed.kind) { return error }
 
         // Which family.
         let familyID: Int
@@ -447,29 +452,7 @@ struct FoldState {
                 "'\(self.info(familyID).name)' is not measured in seconds; send |h or |d in its unit instead of |ms")
         }
 
-        updates.reset()
-        for j in 0..<numbers.count {
-            let (x, signed) = numbers[j]
-            switch parsed.kind {
-            case .counter:
-                updates.append(.add(x / parsed.sampleRate))
-            case .gauge:
-                updates.append(signed && info.special == nil ? .add(x) : .set(x))
-            case .timer, .histogram, .distribution:
-                let value = parsed.kind == .timer ? x / 1000 : x
-                let weight = 1 / parsed.sampleRate
-                if info.type == .summary {
-                    updates.append(.summarize(value: value, weight: weight))
-                } else {
-                    var b = 0
-                    let buckets = info.buckets!
-                    while b < info.bucketCount && value > buckets[b] { b += 1 }
-                    updates.append(.observe(bucket: b, buckets: info.bucketCount, value: value, weight: weight))
-                }
-            case .set:
-                updates.append(.member(x.bitPattern))
-            }
-        }
+        buildUpdates(kind: parsed.kind, sampleRate: parsed.sampleRate, info: info)
 
         if let serviceError, info.special != nil { return error(serviceError, line) }
         switch info.special {
@@ -496,8 +479,119 @@ struct FoldState {
             return error
         }
         if let serviceError { return error(serviceError, line) }
+        let h = ByteHash.hash(UnsafeRawBufferPointer(start: key, count: keyLength), seed: hashSeed)
+        if shape.valid && lineCacheable && parsed.unknownFields == 0 && trace.isEmpty && span.isEmpty
+            && parsed.kind != .set && info.special == nil && parsed.values.lowerBound == shape.colon &+ 1
+        {
+            lineCache.insert(
+                shape, line, bound: bound, service: service, family: familyID, kind: parsed.kind,
+                sampleRate: parsed.sampleRate, key: key, keyLength: keyLength, keyHash: h)
+        }
+        return apply(
+            line, service: service, familyID: familyID, info: info, hash: h, trace: trace, span: span, now: now,
+            stats: &stats, queueing: queueing)
+    }
+
+    /// What a line from `lineCache` folds to: the same as the whole fold would, or nil when
+    /// its value is not a plain number and the whole fold should say what is wrong with it.
+    struct KnownOutcome {
+        var error: LineError?
+    }
+
+    /// The fold of a line whose shape `entry` knows: its value parsed and checked, its key
+    /// and service taken from the entry, and the registry update as always.
+    @inline(__always)
+    mutating func foldKnown(
+        _ line: UnsafeRawBufferPointer, _ entry: LineCache.Entry, _ shape: LineCache.Shape, now: Double,
+        stats: inout IngestStats, queueing: Bool
+    ) -> KnownOutcome? {
+        let kind = entry.kind
+        // A value that is not a finite number (or a negative counter): the whole fold finds
+        // it and reports it in its usual order.
+        guard parseValues(line, (shape.colon &+ 1)..<shape.bar, kind: kind) == nil else { return nil }
+        let familyID = entry.family
+        let service = entry.service
+        let info = hot(familyID)
+        buildUpdates(kind: kind, sampleRate: entry.sampleRate, info: info)
+        keyLength = entry.keyLength
+        Self.copy(to: key, from: entry.key, count: keyLength)
+        lineService = service
+        lineFamily = familyID
+        if !seen[service] {
+            seen[service] = true
+            touched.append(service)
+        }
+        return KnownOutcome(
+            error: apply(
+                line, service: service, familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
+                span: 0..<0, now: now, stats: &stats, queueing: queueing))
+    }
+
+    /// `line`'s values into `numbers`; a set's values are members (any bytes but `:`), kept
+    /// as hashes.
+    @inline(__always)
+    mutating func parseValues(_ line: UnsafeRawBufferPointer, _ values: Range<Int>, kind: SampleKind) -> LineError? {
+        numbers.reset()
+        var v = values.lowerBound
+        while v <= values.upperBound {
+            let e = ByteScan.find(UInt8(ascii: ":"), line, from: v, to: values.upperBound)
+            if kind == .set {
+                guard e > v else { return LineError(.invalidValue, "a set member is empty") }
+                numbers.append(
+                    (Double(bitPattern: ByteHash.hash(UnsafeRawBufferPointer(rebasing: line[v..<e]))), false))
+                v = e + 1
+                continue
+            }
+            guard let x = NumberParser.parse(line, v..<e) else {
+                return LineError(.invalidValue, "value '\(LineError.text(line, v..<e))' is not a finite decimal number")
+            }
+            numbers.append((x, line[v] == UInt8(ascii: "+") || line[v] == UInt8(ascii: "-")))
+            v = e + 1
+        }
+        if kind == .counter {
+            for j in 0..<numbers.count where numbers[j].value < 0 {
+                return LineError(.invalidValue, "a counter cannot go down (value \(numbers[j].value))")
+            }
+        }
+        return nil
+    }
+
+    /// `numbers` as the registry updates of a line of `kind` for a family like `info`.
+    @inline(__always)
+    mutating func buildUpdates(kind: SampleKind, sampleRate: Double, info: FamilyFoldView.Hot) {
+        updates.reset()
+        for j in 0..<numbers.count {
+            let (x, signed) = numbers[j]
+            switch kind {
+            case .counter:
+                updates.append(.add(x / sampleRate))
+            case .gauge:
+                updates.append(signed && info.special == nil ? .add(x) : .set(x))
+            case .timer, .histogram, .distribution:
+                let value = kind == .timer ? x / 1000 : x
+                let weight = 1 / sampleRate
+                if info.type == .summary {
+                    updates.append(.summarize(value: value, weight: weight))
+                } else {
+                    var b = 0
+                    let buckets = info.buckets!
+                    while b < info.bucketCount && value > buckets[b] { b += 1 }
+                    updates.append(.observe(bucket: b, buckets: info.bucketCount, value: value, weight: weight))
+                }
+            case .set:
+                updates.append(.member(x.bitPattern))
+            }
+        }
+    }
+
+    /// The registry update of a valid line whose key is in `key`: queued behind its slot's
+    /// prefetch, or applied now; nil when folded (or queued).
+    @inline(__always)
+    mutating func apply(
+        _ line: UnsafeRawBufferPointer, service: Int, familyID: Int, info: FamilyFoldView.Hot, hash h: UInt64,
+        trace: Range<Int>, span: Range<Int>, now: Double, stats: inout IngestStats, queueing: Bool
+    ) -> LineError? {
         let k = UnsafeRawBufferPointer(start: key, count: keyLength)
-        let h = ByteHash.hash(k, seed: hashSeed)
         if queueing && registry.prefetchSlot(service: service, hash: h)
             && queue(line, service: service, family: familyID, hash: h, width: info.width, trace: trace, span: span)
         {

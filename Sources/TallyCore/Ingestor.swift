@@ -11,6 +11,13 @@ public final class Ingestor {
     public var maxLineLength: Int { state.maxLineLength }
     /// Lines whose registry update waited for the rest of their packet (large tables only).
     var linesQueued: Int { state.queuedTotal }
+    /// Lines folded from `LineCache` entries (tests: the cache is exercised), and a switch to
+    /// fold without it.
+    var lineCacheHits: Int { state.lineCache.hitsTotal }
+    var lineCacheEnabled: Bool {
+        get { state.lineCache.isEnabled }
+        set { state.lineCache.isEnabled = newValue }
+    }
 
     /// Everything the hot path touches, in one struct: a packet takes one exclusive access to
     /// it (not one runtime exclusivity check per field and line).
