@@ -1,3 +1,5 @@
+import CTallyCPU
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -64,6 +66,7 @@ public enum ByteHash {
                 && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
                     == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
         }
-        return memcmp(a, b, n) == 0
+        // Series keys (30 to 100 bytes): 16 bytes a step, inline, no call.
+        return tally_bytes_equal(a, b, n) != 0
     }
 }

@@ -176,7 +176,23 @@ struct FoldState {
             lineQueued = false
             if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
                 stats.skipped[Int(skip.rawValue)] += 1
-            } else if let error = fold(line, now: now, stats: &stats, queueing: true, shape: shape) {
+                counters.count(service: lineService, family: lineFamily)
+                continue
+            }
+            // A shape folded before: outside `fold`, whose frame a short line should not pay for.
+            var known: KnownOutcome? = nil
+            if shape.valid && hi &- lo <= maxLineLength,
+                let entry = lineCache.find(shape, line, bound: Int32(truncatingIfNeeded: boundService ?? -1))
+            {
+                known = foldKnown(line, entry, shape, now: now, stats: &stats, queueing: true)
+            }
+            let error: LineError?
+            if let known {
+                error = known.error
+            } else {
+                error = fold(line, now: now, stats: &stats, queueing: true, shape: shape)
+            }
+            if let error {
                 reject(error, line: line, now: now, stats: &stats)
             } else if !lineQueued {
                 stats.accepted += 1
@@ -332,21 +348,16 @@ struct FoldState {
     /// nil when folded; otherwise why not. Nothing is applied unless the whole line is valid.
     /// With `queueing`, a line for a series (not a special family) may be queued for
     /// `applyQueued` instead of applied (`lineQueued` says so); nil then means "valid so far".
-    /// `shape`: the line's `LineCache` shape when the caller took it already.
+    /// `shape`: the line's `LineCache` shape, for the line to be kept there once it folded
+    /// (the caller looked it up already); none for lines that are only being retried.
     mutating func fold(
         _ line: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats, queueing: Bool = false,
-        shape known: LineCache.Shape? = nil
+        shape: LineCache.Shape = LineCache.Shape()
     ) -> LineError? {
         guard line.count <= maxLineLength else {
             return LineError(.lineTooLong, "line is \(line.count) bytes, max_line_length is \(maxLineLength)")
         }
-        let shape = known ?? lineCache.shape(line, seed: hashSeed)
         let bound = Int32(truncatingIfNeeded: boundService ?? -1)
-        if shape.valid, let entry = lineCache.find(shape, line, bound: bound),
-            let outcome = foldKnown(line, entry, shape, now: now, stats: &stats, queueing: queueing)
-        {
-            return outcome.error
-        }
         lineCacheable = true
         guard UTF8Validation.isValidWithoutNUL(line, 0..<line.count) else {
             return LineError(.invalidUTF8, "the line is not valid UTF-8 or holds a NUL byte")
