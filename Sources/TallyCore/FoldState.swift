@@ -208,12 +208,13 @@ struct FoldState {
     /// Out of line: only lines for large tables come here.
     @inline(never)
     mutating func queue(
-        _ line: UnsafeRawBufferPointer, service: Int, family: Int, hash: UInt64, width: Int, trace: Range<Int>,
-        span: Range<Int>
+        _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, family: Int, hash: UInt64,
+        width: Int, trace: Range<Int>, span: Range<Int>
     ) -> Bool {
+        let keyLength = k.count
         if queuedKeys == nil { queuedKeys = RawBuffer(capacity: Self.queuedKeysCapacity) }
         guard queuedKeysLength &+ keyLength <= Self.queuedKeysCapacity else { return false }
-        Self.copy(to: queuedKeys.unsafelyUnwrapped.raw + queuedKeysLength, from: key, count: keyLength)
+        Self.copy(to: queuedKeys.unsafelyUnwrapped.raw + queuedKeysLength, from: k.baseAddress!, count: keyLength)
         let first = queuedUpdates.count
         for j in 0..<updates.count { queuedUpdates.append(updates[j]) }
         queued.append(
@@ -499,8 +500,8 @@ struct FoldState {
                 sampleRate: parsed.sampleRate, key: key, keyLength: keyLength, keyHash: h)
         }
         return apply(
-            line, service: service, familyID: familyID, info: info, hash: h, trace: trace, span: span, now: now,
-            stats: &stats, queueing: queueing)
+            line, key: UnsafeRawBufferPointer(start: key, count: keyLength), service: service, familyID: familyID,
+            info: info, hash: h, trace: trace, span: span, now: now, stats: &stats, queueing: queueing)
     }
 
     /// What a line from `lineCache` folds to: the same as the whole fold would, or nil when
@@ -524,8 +525,6 @@ struct FoldState {
         let service = entry.service
         let info = hot(familyID)
         buildUpdates(kind: kind, sampleRate: entry.sampleRate, info: info)
-        keyLength = entry.keyLength
-        Self.copy(to: key, from: entry.key, count: keyLength)
         lineService = service
         lineFamily = familyID
         if !seen[service] {
@@ -534,7 +533,8 @@ struct FoldState {
         }
         return KnownOutcome(
             error: apply(
-                line, service: service, familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
+                line, key: UnsafeRawBufferPointer(start: entry.key, count: entry.keyLength), service: service,
+                familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
                 span: 0..<0, now: now, stats: &stats, queueing: queueing))
     }
 
@@ -595,16 +595,18 @@ struct FoldState {
         }
     }
 
-    /// The registry update of a valid line whose key is in `key`: queued behind its slot's
-    /// prefetch, or applied now; nil when folded (or queued).
+    /// The registry update of a valid line whose series key is `k` (the key buffer's, or a
+    /// `LineCache` entry's: read before anything else may change it): queued behind its
+    /// slot's prefetch, or applied now; nil when folded (or queued).
     @inline(__always)
     mutating func apply(
-        _ line: UnsafeRawBufferPointer, service: Int, familyID: Int, info: FamilyFoldView.Hot, hash h: UInt64,
-        trace: Range<Int>, span: Range<Int>, now: Double, stats: inout IngestStats, queueing: Bool
+        _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, familyID: Int,
+        info: FamilyFoldView.Hot, hash h: UInt64, trace: Range<Int>, span: Range<Int>, now: Double,
+        stats: inout IngestStats, queueing: Bool
     ) -> LineError? {
-        let k = UnsafeRawBufferPointer(start: key, count: keyLength)
         if queueing && registry.prefetchSlot(service: service, hash: h)
-            && queue(line, service: service, family: familyID, hash: h, width: info.width, trace: trace, span: span)
+            && queue(
+                line, key: k, service: service, family: familyID, hash: h, width: info.width, trace: trace, span: span)
         {
             return nil
         }

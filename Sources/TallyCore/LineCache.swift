@@ -17,7 +17,7 @@
 ///
 /// Two-way sets of `slotSize`-byte slots (a new entry goes first, the older one moves
 /// over), allocated with the first line kept and doubled (up to `maxCapacity` slots) while
-/// entries keep evicting each other. When almost nothing hits
+/// entries evict each other often. When almost nothing hits
 /// (many more series than slots, in random order) the cache stands aside for a while, so a
 /// high-cardinality stream pays only for the occasional probe window.
 import CTallyCPU
@@ -32,9 +32,14 @@ struct LineCache {
     static let maxCapacity = 16384
     /// Lines per window of the hit-rate check, and lines the cache stands aside for after a
     /// window that hit less than one line in `minHitShare`.
-    static let window = 8192
+    static let window = 2 * maxCapacity
     static let standAside = 256 * 1024
     static let minHitShare = 8
+    /// More than one lookup in `evictionShare` evicting an entry (in the window so far, once
+    /// it holds as many lookups as there are slots) doubles the table: a rate, so that a few
+    /// shapes sharing a set do not grow it without end (a table larger than its shapes need
+    /// costs cache and TLB misses on every line).
+    static let evictionShare = 32
 
     private var storage: RawBuffer<UInt8>?
     private var mask = 0
@@ -122,6 +127,7 @@ struct LineCache {
         if hits &* Self.minHitShare < lookups && capacity == Self.maxCapacity { resting = Self.standAside }
         lookups = 0
         hits = 0
+        evictions = 0
     }
 
     /// Two words a step in two independent lanes: a shape is hashed on every line, and one
@@ -226,7 +232,8 @@ struct LineCache {
         var first = set(shape.hash)
         if Entry(raw: first).epoch == epoch && Entry(raw: first + Self.slotSize).epoch == epoch {
             evictions &+= 1
-            if evictions > capacity / 2 && capacity < Self.maxCapacity {
+            // Judged once this window has seen as many lookups as there are slots.
+            if lookups >= capacity && evictions &* Self.evictionShare > lookups && capacity < Self.maxCapacity {
                 allocate(capacity * 2)
                 first = set(shape.hash)
             }

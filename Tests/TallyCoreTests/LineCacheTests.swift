@@ -146,7 +146,7 @@ import Testing
         // Far more distinct shapes than the largest cache, each sent once: after a window
         // that hits almost nothing, lookups stop for a while.
         var rested = false
-        for i in 0..<(LineCache.maxCapacity * 3) {
+        for i in 0..<(LineCache.maxCapacity * 8) {
             let line = Array("m:1|c|#k:\(i)".utf8)
             line.withUnsafeBytes { l in
                 let shape = cache.shape(l, seed: seed)
