@@ -73,6 +73,11 @@ def micro():
         out = bench("fold", "--series", str(s))
         r[f"fold_{s}_ns"] = num(r"([\d.]+) ns/line", out)
         r[f"fold_{s}_mlps"] = num(r"([\d.]+)M lines/s", out)
+    # The whole fold on its own (every line parsed, tags scanned, key built): what a line
+    # costs that the line cache does not hold.
+    for s in [1000, 1_000_000]:
+        out = bench("fold", "--series", str(s), "--line-cache", "0")
+        r[f"fold_whole_{s}_ns"] = num(r"([\d.]+) ns/line", out)
     out = bench("mixed")
     r["mixed_ns"] = num(r"([\d.]+) ns/line", out)
     r["mixed_mlps"] = num(r"([\d.]+)M lines/s", out)
@@ -420,6 +425,7 @@ def main():
     md.append("|---|---|")
     for s in [10, 1000, 10_000, 100_000, 1_000_000]:
         md.append(f"| parse + fold counters, {s:,} series, one core | {mi[f'fold_{s}_ns']:.0f} ns/line, {mi[f'fold_{s}_mlps']:.2f}M lines/s, {mi[f'fold_{s}_ns'] / 1000:.3f} CPU-s per million lines |")
+    md.append(f"| parse + fold counters without the line cache (every line the whole fold), 1,000 / 1,000,000 series | {mi['fold_whole_1000_ns']:.0f} / {mi['fold_whole_1000000_ns']:.0f} ns/line |")
     md.append(f"| parse + fold, mixed corpus (45 families, DogStatsD tags, 10% timers, 5% sampled) | {mi['mixed_ns']:.0f} ns/line, {mi['mixed_mlps']:.2f}M lines/s |")
     if ins:
         for n in [1000, 10_000]:

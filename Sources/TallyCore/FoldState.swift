@@ -149,58 +149,89 @@ struct FoldState {
 
     mutating func ingest(packet: UnsafeRawBufferPointer, now: Double, stats: inout IngestStats) {
         stats.packets += 1
-        // First the lines and their shapes, each shape's cache slot prefetched: the slot of a
-        // line is then on its way while the lines before it fold.
-        packetLines.reset()
-        var start = 0
         let n = packet.count
-        while start < n {
-            let end = ByteScan.find(0x0A, packet, from: start, to: n)
-            var lo = start
-            var hi = end
-            while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
-            while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
-            if lo < hi {
-                let shape = lineCache.shape(UnsafeRawBufferPointer(rebasing: packet[lo..<hi]), seed: hashSeed)
-                if shape.valid { lineCache.prefetch(shape) }
-                packetLines.append((lo, hi, shape))
+        var start = 0
+        if lineCache.isResting {
+            // No shapes to find: each line folds as soon as it is cut.
+            var lines = 0
+            while start < n {
+                let (lo, hi, end) = Self.nextLine(packet, from: start)
+                if lo < hi {
+                    foldLine(
+                        UnsafeRawBufferPointer(rebasing: packet[lo..<hi]), shape: LineCache.Shape(), now: now,
+                        stats: &stats)
+                    lines &+= 1
+                }
+                start = end &+ 1
             }
-            start = end + 1
-        }
-        for i in 0..<packetLines.count {
-            let (lo, hi, shape) = packetLines[i]
-            stats.lines += 1
-            let line = UnsafeRawBufferPointer(rebasing: packet[lo..<hi])
-            lineService = -1
-            lineFamily = -1
-            lineQueued = false
-            if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
-                stats.skipped[Int(skip.rawValue)] += 1
-                counters.count(service: lineService, family: lineFamily)
-                continue
+            lineCache.rest(lines: lines)
+        } else {
+            // First the lines and their shapes, each shape's cache slot prefetched: the slot of
+            // a line is then on its way while the lines before it fold.
+            packetLines.reset()
+            while start < n {
+                let (lo, hi, end) = Self.nextLine(packet, from: start)
+                if lo < hi {
+                    let shape = lineCache.shape(UnsafeRawBufferPointer(rebasing: packet[lo..<hi]), seed: hashSeed)
+                    if shape.valid { lineCache.prefetch(shape) }
+                    packetLines.append((lo, hi, shape))
+                }
+                start = end &+ 1
             }
-            // A shape folded before: outside `fold`, whose frame a short line should not pay for.
-            var known: KnownOutcome? = nil
-            if shape.valid && hi &- lo <= maxLineLength,
-                let entry = lineCache.find(shape, line, bound: Int32(truncatingIfNeeded: boundService ?? -1))
-            {
-                known = foldKnown(line, entry, shape, now: now, stats: &stats, queueing: true)
+            for i in 0..<packetLines.count {
+                let (lo, hi, shape) = packetLines[i]
+                foldLine(UnsafeRawBufferPointer(rebasing: packet[lo..<hi]), shape: shape, now: now, stats: &stats)
             }
-            let error: LineError?
-            if let known {
-                error = known.error
-            } else {
-                error = fold(line, now: now, stats: &stats, queueing: true, shape: shape)
-            }
-            if let error {
-                reject(error, line: line, now: now, stats: &stats)
-            } else if !lineQueued {
-                stats.accepted += 1
-            }
-            // A queued line is counted when it is applied.
-            if !lineQueued { counters.count(service: lineService, family: lineFamily) }
         }
         if queued.count > 0 { applyQueued(now: now, stats: &stats) }
+    }
+
+    /// The line starting at `start`: its bytes `lo..<hi` without surrounding blanks (and a
+    /// `\r` before the newline), and where it ends (its newline, or the packet's end).
+    @inline(__always)
+    static func nextLine(_ packet: UnsafeRawBufferPointer, from start: Int) -> (lo: Int, hi: Int, end: Int) {
+        let end = ByteScan.find(0x0A, packet, from: start, to: packet.count)
+        var lo = start
+        var hi = end
+        while hi > lo && (packet[hi - 1] == 0x0D || packet[hi - 1] == 0x20 || packet[hi - 1] == 0x09) { hi -= 1 }
+        while lo < hi && (packet[lo] == 0x20 || packet[lo] == 0x09) { lo += 1 }
+        return (lo, hi, end)
+    }
+
+    /// One line of a packet, counted and folded (from the line cache when its shape is there).
+    @inline(__always)
+    mutating func foldLine(
+        _ line: UnsafeRawBufferPointer, shape: LineCache.Shape, now: Double, stats: inout IngestStats
+    ) {
+        stats.lines += 1
+        lineService = -1
+        lineFamily = -1
+        lineQueued = false
+        if let skip = Self.skipKind(line, dropClientTelemetry: dropClientTelemetry) {
+            stats.skipped[Int(skip.rawValue)] += 1
+            counters.count(service: lineService, family: lineFamily)
+            return
+        }
+        // `error` is bound once in either branch (moved, never copied or overwritten): a copy
+        // or an overwrite retains or releases its (nil) string once per line.
+        let error: LineError?
+        if shape.valid && line.count <= maxLineLength,
+            let entry = lineCache.find(shape, line, bound: Int32(truncatingIfNeeded: boundService ?? -1)),
+            let known = foldKnown(line, entry, shape, now: now, stats: &stats, queueing: true)
+        {
+            error = known
+        } else {
+            // A shape folded before is handled above, outside `fold`, whose frame a short line
+            // should not pay for.
+            error = fold(line, now: now, stats: &stats, queueing: true, shape: shape)
+        }
+        if let error {
+            reject(error, line: line, now: now, stats: &stats)
+        } else if !lineQueued {
+            stats.accepted += 1
+        }
+        // A queued line is counted when it is applied.
+        if !lineQueued { counters.count(service: lineService, family: lineFamily) }
     }
 
     /// Queues the line whose key and updates were just built (its slot is being prefetched);
@@ -504,19 +535,15 @@ struct FoldState {
             info: info, hash: h, trace: trace, span: span, now: now, stats: &stats, queueing: queueing)
     }
 
-    /// What a line from `lineCache` folds to: the same as the whole fold would, or nil when
-    /// its value is not a plain number and the whole fold should say what is wrong with it.
-    struct KnownOutcome {
-        var error: LineError?
-    }
-
     /// The fold of a line whose shape `entry` knows: its value parsed and checked, its key
-    /// and service taken from the entry, and the registry update as always.
+    /// and service taken from the entry, and the registry update as always. Nil (nothing
+    /// done) when its value is not a plain number: the whole fold then says what is wrong with
+    /// it, in its usual order. Otherwise folded, holding what the whole fold would return.
     @inline(__always)
     mutating func foldKnown(
         _ line: UnsafeRawBufferPointer, _ entry: LineCache.Entry, _ shape: LineCache.Shape, now: Double,
         stats: inout IngestStats, queueing: Bool
-    ) -> KnownOutcome? {
+    ) -> LineError?? {
         let kind = entry.kind
         // A value that is not a finite number (or a negative counter): the whole fold finds
         // it and reports it in its usual order.
@@ -531,8 +558,8 @@ struct FoldState {
             seen[service] = true
             touched.append(service)
         }
-        return KnownOutcome(
-            error: apply(
+        return .some(
+            apply(
                 line, key: UnsafeRawBufferPointer(start: entry.key, count: entry.keyLength), service: service,
                 familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
                 span: 0..<0, now: now, stats: &stats, queueing: queueing))

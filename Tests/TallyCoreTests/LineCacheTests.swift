@@ -155,7 +155,7 @@ import Testing
                     return
                 }
                 if cache.find(shape, l, bound: -1) != nil { hits += 1 }
-                var key: [UInt8] = [1, 2, 3]
+                let key: [UInt8] = [1, 2, 3]
                 key.withUnsafeBytes {
                     cache.insert(
                         shape, l, bound: -1, service: 0, family: 0, kind: .counter, sampleRate: 1,
@@ -166,5 +166,55 @@ import Testing
         #expect(hits == 0)
         #expect(cache.capacity == LineCache.maxCapacity)
         #expect(rested)
+    }
+
+    /// Feeds `count` random lines drawn from `shapes` distinct shapes, inserting each miss as
+    /// the fold does; the hits, and the lines that went by while the cache rested.
+    static func stream(_ cache: inout LineCache, shapes: Int, count: Int) -> (hits: Int, rested: Int) {
+        var rng = SplitMix64(seed: 11)
+        var hits = 0
+        var rested = 0
+        let key: [UInt8] = [1, 2, 3]
+        for _ in 0..<count {
+            let line = Array("m:1|c|#k:\(rng.next() % UInt64(shapes))".utf8)
+            line.withUnsafeBytes { l in
+                let shape = cache.shape(l, seed: 7)
+                guard shape.valid else {
+                    rested += 1
+                    return
+                }
+                if cache.find(shape, l, bound: -1) != nil {
+                    hits += 1
+                    return
+                }
+                key.withUnsafeBytes {
+                    cache.insert(
+                        shape, l, bound: -1, service: 0, family: 0, kind: .counter, sampleRate: 1,
+                        key: $0.baseAddress!, keyLength: 3, keyHash: 9)
+                }
+            }
+        }
+        return (hits, rested)
+    }
+
+    @Test func aCacheHittingUnderHalfTheLinesStandsAsideAndComesBack() {
+        // Three times as many shapes as slots: about a third of the lines hit, which costs
+        // more than it saves.
+        var cache = LineCache()
+        let many = Self.stream(&cache, shapes: 3 * LineCache.maxCapacity, count: 4 * LineCache.window)
+        #expect(many.hits > 0)
+        #expect(many.rested > 0)
+        #expect(cache.isResting)
+        // It looks again after `standAside` lines.
+        cache.rest(lines: LineCache.standAside - many.rested - 1)
+        #expect(cache.isResting)
+        cache.rest(lines: 1)
+        #expect(!cache.isResting)
+        // 10k series fit: most lines hit and it never rests, although the windows in which
+        // the table grew (each growth starts it empty) hit far less than half.
+        var fits = LineCache()
+        let few = Self.stream(&fits, shapes: 10_000, count: 4 * LineCache.window)
+        #expect(few.rested == 0)
+        #expect(few.hits * 2 > 4 * LineCache.window)
     }
 }

@@ -2,6 +2,7 @@
 // `valgrind --tool=callgrind`). Every figure is the median of --repeat runs.
 //
 //   tally-bench fold   --series N [--lines M]   parse+fold, ns/line and lines/s on one core
+//                      (--line-cache 0: every line takes the whole fold, fold and mixed)
 //   tally-bench mixed  [--lines M]              parse+fold of the mixed 45-family corpus
 //   tally-bench render --series N [--gzip 1]    scrape render time and bytes per series (and with gzip)
 //   tally-bench memory --series N               registry bytes per counter series
@@ -75,16 +76,21 @@ case "fold":
     let packets = Corpus.packets(Corpus.counters(series: series, lines: lines, trace: trace))
     let registry = Corpus.registry()
     let ingestor = Corpus.ingestor(registry)
+    let cached = option("--line-cache", 1) != 0
+    ingestor.lineCacheEnabled = cached
     Corpus.fold(packets, into: ingestor)  // series exist: steady state
     report(
-        "parse+fold counters\(trace ? " with trace_id+span_id" : ""), \(series) series", lines: lines,
+        "parse+fold counters\(trace ? " with trace_id+span_id" : "")\(cached ? "" : ", no line cache"), \(series) series",
+        lines: lines,
         measure { Corpus.fold(packets, into: ingestor) })
 case "mixed":
     let lines = option("--lines", 1_000_000)
     let packets = Corpus.packets(Corpus.mixed(lines: lines))
     let ingestor = Corpus.ingestor(Corpus.registry())
+    let cached = option("--line-cache", 1) != 0
+    ingestor.lineCacheEnabled = cached
     Corpus.fold(packets, into: ingestor)
-    report("parse+fold mixed corpus", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
+    report("parse+fold mixed corpus\(cached ? "" : ", no line cache")", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
 case "render":
     let registry = Corpus.registry()
     Corpus.fold(Corpus.packets(Corpus.counters(series: series, lines: series)), into: Corpus.ingestor(registry))
@@ -152,6 +158,6 @@ case "baseline":
     print("create \(series) series: tally \(String(format: "%.1f", tallyCreate.wall * 1000)) ms (parse included), swift-prometheus \(String(format: "%.1f", create.wall * 1000)) ms (pre-parsed) -> \(String(format: "%.1f", create.wall / tallyCreate.wall))x")
     print("render \(series) series: tally \(String(format: "%.2f", tallyRender.wall * 1000)) ms, swift-prometheus \(String(format: "%.2f", render.wall * 1000)) ms (\(size) bytes) -> \(String(format: "%.1f", render.wall / tallyRender.wall))x")
 default:
-    print("usage: tally-bench fold [--trace 1]|mixed|render [--openmetrics 1]|remote-write|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
+    print("usage: tally-bench fold [--trace 1] [--line-cache 0]|mixed [--line-cache 0]|render [--openmetrics 1]|remote-write|memory|memory-histogram|baseline|baseline-memory [--series N] [--lines M] [--repeat R]")
     exit(2)
 }
