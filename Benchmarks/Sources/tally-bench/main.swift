@@ -41,6 +41,8 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 let series = option("--series", 10_000)
+/// --line-cache 0: every line takes the whole fold (fold and mixed).
+let cached = option("--line-cache", 1) != 0
 let repeats = option("--repeat", 5)
 
 /// Runs `body` `repeats` times; returns median wall and CPU seconds.
@@ -76,7 +78,6 @@ case "fold":
     let packets = Corpus.packets(Corpus.counters(series: series, lines: lines, trace: trace))
     let registry = Corpus.registry()
     let ingestor = Corpus.ingestor(registry)
-    let cached = option("--line-cache", 1) != 0
     ingestor.lineCacheEnabled = cached
     Corpus.fold(packets, into: ingestor)  // series exist: steady state
     report(
@@ -87,7 +88,6 @@ case "mixed":
     let lines = option("--lines", 1_000_000)
     let packets = Corpus.packets(Corpus.mixed(lines: lines))
     let ingestor = Corpus.ingestor(Corpus.registry())
-    let cached = option("--line-cache", 1) != 0
     ingestor.lineCacheEnabled = cached
     Corpus.fold(packets, into: ingestor)
     report("parse+fold mixed corpus\(cached ? "" : ", no line cache")", lines: lines, measure { Corpus.fold(packets, into: ingestor) })
