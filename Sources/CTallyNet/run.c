@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "CTallyNet.h"
@@ -9,11 +10,20 @@
 extern char **environ;
 
 /// The child signals go to; 0 while none runs. Written before and after the child runs only.
-static volatile pid_t tally_child = 0;
+static atomic_int tally_child = 0;
+/// A signal that arrived and is not forwarded yet. A signal can arrive after the child started
+/// but before its pid is known here (the child may already have told its reader it is ready):
+/// it waits here and is sent as soon as the pid is stored. Whoever takes it with an exchange
+/// sends it, so it is sent exactly once, never lost.
+static atomic_int tally_pending = 0;
 
 static void tally_forward(int sig) {
-    pid_t child = tally_child;
-    if (child > 0) kill(child, sig);
+    atomic_store(&tally_pending, sig);
+    int child = atomic_load(&tally_child);
+    if (child > 0) {
+        int taken = atomic_exchange(&tally_pending, 0);
+        if (taken) kill(child, taken);
+    }
 }
 
 int tally_run_forwarding(char *const argv[]) {
@@ -32,10 +42,12 @@ int tally_run_forwarding(char *const argv[]) {
         errno = rc;
         result = -1;
     } else {
-        tally_child = pid;
+        atomic_store(&tally_child, pid);
+        int early = atomic_exchange(&tally_pending, 0);
+        if (early) kill(pid, early);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        tally_child = 0;
+        atomic_store(&tally_child, 0);
         result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
     int saved = errno;
