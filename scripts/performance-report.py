@@ -372,7 +372,10 @@ def main():
     if udp_t and unix_t and tcp_t:
         rows.append(("end to end, Unix datagram and TCP, tagged", "≥ the UDP figure",
                      f"Unix {fmt_m(unix_t['lps'])} lines/s ({unix_t['lps'] / udp_t['lps']:.2f}× UDP), TCP {fmt_m(tcp_t['lps'])} "
-                     f"({tcp_t['lps'] / udp_t['lps']:.2f}× UDP); UDP {fmt_m(udp_t['lps'])}",
+                     f"({tcp_t['lps'] / udp_t['lps']:.2f}× UDP); UDP {fmt_m(udp_t['lps'])}"
+                     + (f" (net.unix.max_dgram_qlen {peers['unix_qlen']}"
+                        + (f", in a network namespace: the host has {peers['host_unix_qlen']}, systemd sets 512"
+                           if peers.get("host_unix_qlen") else "") + ")" if peers.get("unix_qlen") else ""),
                      verdict(unix_t["lps"] >= udp_t["lps"] and tcp_t["lps"] >= udp_t["lps"])))
     else:
         rows.append(("end to end, Unix datagram and TCP, tagged", "≥ the UDP figure", never, "**not measured**"))
