@@ -45,9 +45,13 @@ int tally_run_forwarding(char *const argv[]) {
         atomic_store(&tally_child, pid);
         int early = atomic_exchange(&tally_pending, 0);
         if (early) kill(pid, early);
+        // Wait without reaping first: until the pid is cleared below, a forwarded signal must
+        // reach the exited child (a zombie, harmless), never a process that reused its pid.
+        siginfo_t info;
+        while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {}
+        atomic_store(&tally_child, 0);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        atomic_store(&tally_child, 0);
         result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
     int saved = errno;
