@@ -12,13 +12,13 @@ Peers come from variables, so a user with their own copies reproduces the table:
   STATSD_EXPORTER=path/to/statsd_exporter   (default ../shared/peers/statsd_exporter)
   COLLECTD=path/to/collectd                 (default: collectd on PATH or /usr/sbin)
 A missing peer is skipped with a line saying so. ROUNDS (3) and SECONDS (5) size the run.
+The result replaces the section between the peers markers of docs/performance.md.
 
 Unix datagram sockets queue at most net.unix.max_dgram_qlen datagrams. systemd sets 512 at
 boot; a container without systemd keeps the kernel's 10, where a full-speed sender blocks and
 gets through one datagram per wakeup. So when this host has less than 512 and we are root, the
 run re-executes itself in a private network namespace (unshare -n) with 512, which is what
 tallyd sees on a systemd host; BENCH_NETNS=0 measures on the host as it is.
-The result replaces the section between the peers markers of docs/performance.md.
 """
 import json
 import os

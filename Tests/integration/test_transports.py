@@ -158,3 +158,19 @@ def test_unix_socket_paths_that_do_not_fit_are_named(tmp_path):
     tally = os.path.join(os.path.dirname(TALLYD), "tally")
     p = subprocess.run([tally, "send", "risk_manager.x:1|c"], capture_output=True, text=True, timeout=20, env=env)
     assert p.returncode != 0 and f"unix socket path is too long: {long_path}" in p.stderr
+
+
+def test_a_small_unix_queue_limit_is_warned_about_at_startup_with_the_fix():
+    """tallyd names net.unix.max_dgram_qlen and the sysctl to run when a Unix socket is configured
+    and the kernel's limit is below systemd's 512; with no Unix socket it says nothing of it."""
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    with Tallyd(unix={"ingest": None}) as d:
+        out = d.output()
+    if qlen < 512:
+        assert f"net.unix.max_dgram_qlen is {qlen}:" in out, out
+        assert "sysctl -w net.unix.max_dgram_qlen=512" in out, out
+    else:
+        assert "max_dgram_qlen" not in out, out
+    with Tallyd() as d:
+        assert "max_dgram_qlen" not in d.output()

@@ -171,8 +171,9 @@ struct IngestListeners: Sendable {
     /// The kernel queues at most this many datagrams on a Unix socket, whatever its buffer;
     /// then a sender blocks and is woken one datagram at a time. systemd raises the kernel's
     /// default of 10 to 512 at boot, so this matters only where systemd is not PID 1
-    /// (containers): measured there, a sender at full speed got 0.24–2M tagged lines/s through
-    /// at 10, 5.2M at 512 in two runs of three (the third 0.75M; UDP 4.7–5.4M), and tallyd spent twice the CPU per line waking it.
+    /// (containers). Measured there, a sender at full speed got 0.24–2M tagged lines/s through
+    /// at 10, with tallyd spending about twice the CPU per line waking it; at 512, 5.2M in two
+    /// runs of three (the third 0.75M), with UDP at 4.7–5.4M.
     static let unixQueueWanted = 512
 
     /// The kernel's queue limit for Unix datagram sockets in this network namespace, if readable.
