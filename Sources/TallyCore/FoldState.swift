@@ -261,6 +261,14 @@ struct FoldState {
 
     /// The packet's queued lines, in order: each applied like `fold` would have, and counted.
     mutating func applyQueued(now: Double, stats: inout IngestStats) {
+        // A lookup in a large table is a chain of cache misses (slot, entry, key and value):
+        // each queued line's slot was prefetched when it was queued and is here by now. One
+        // pass reads the slots and starts loading the entries, the next reads the entries and
+        // starts loading keys and values, so the lines' misses overlap instead of adding up.
+        // Each pass takes the shard lock once more per line (measured: still 20-35 % less
+        // time per line at 100k and 1M series; `tally-bench fold`).
+        for i in 0..<queued.count { registry.prefetchEntry(service: queued[i].service, hash: queued[i].hash) }
+        for i in 0..<queued.count { registry.prefetchKey(service: queued[i].service, hash: queued[i].hash) }
         for i in 0..<queued.count {
             let q = queued[i]
             let k = UnsafeRawBufferPointer(

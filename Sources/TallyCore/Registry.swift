@@ -202,6 +202,32 @@ public final class Registry: @unchecked Sendable {
         return true
     }
 
+    /// The second step after `prefetchSlot`, once that slot has had time to arrive: under the
+    /// shard lock (the slot is read, not only hinted at), starts loading the entry it points
+    /// to, so that `apply` later finds both in the cache.
+    @inline(__always)
+    func prefetchEntry(service: Int, hash: UInt64) {
+        withShard(shard(of: hash)) { stores in
+            // Through the buffer: `stores[service]` on the array would copy the store out,
+            // a retain and a release of each of its arrays.
+            stores.withUnsafeMutableBufferPointer { stores in
+                guard service < stores.count else { return }
+                stores[service].table.prefetchEntry(hash: hash)
+            }
+        }
+    }
+
+    /// The third step: the entry is here; starts loading the key bytes and the values.
+    @inline(__always)
+    func prefetchKey(service: Int, hash: UInt64) {
+        withShard(shard(of: hash)) { stores in
+            stores.withUnsafeMutableBufferPointer { stores in
+                guard service < stores.count else { return }
+                stores[service].prefetchKey(hash: hash)
+            }
+        }
+    }
+
     /// Keeps `exemplar` on the series `key` of `service` (just folded) for `update`'s slot;
     /// false if the series is gone (expired or removed in between).
     func keepExemplar(

@@ -1,3 +1,5 @@
+import CTallyCPU
+
 /// The series of one service inside one shard: keys in a byte table, state in flat arrays.
 ///
 /// A series key is the family id (4 bytes, little endian) followed by its label data:
@@ -40,6 +42,14 @@ public struct SeriesStore: Sendable {
         let index = table.insert(key, hash: hash, value: UInt32(values.count))
         values.append(contentsOf: repeatElement(0, count: width))
         return index
+    }
+
+    /// Starts loading the key bytes and the values of the series `hash` most likely is (see
+    /// `ByteKeyTable.prefetchKey`). `mutating` to be called in place, like the table's.
+    @inline(__always)
+    mutating func prefetchKey(hash: UInt64) {
+        guard let offset = table.prefetchKey(hash: hash) else { return }
+        values.withUnsafeBufferPointer { tally_prefetch($0.baseAddress! + Int(offset)) }
     }
 
     /// Where the values of the series at `index` start in `values`.
