@@ -273,10 +273,11 @@ struct FoldState {
             let q = queued[i]
             let k = UnsafeRawBufferPointer(
                 start: queuedKeys.unsafelyUnwrapped.raw + q.key.lowerBound, count: q.key.count)
+            var hint = SeriesHint()  // lines for large tables are rarely in the line cache
             let refusal = queuedUpdates.withUnsafeBufferPointer { u in
                 registry.apply(
                     service: q.service, family: q.family, key: k, hash: q.hash, width: q.width,
-                    generation: q.generation, stamp: stamp, UnsafeBufferPointer(rebasing: u[q.updates]))
+                    generation: q.generation, stamp: stamp, UnsafeBufferPointer(rebasing: u[q.updates]), hint: &hint)
             }
             lineService = q.service
             lineFamily = q.family
@@ -531,16 +532,18 @@ struct FoldState {
         }
         if let serviceError { return error(serviceError, line) }
         let h = ByteHash.hash(UnsafeRawBufferPointer(start: key, count: keyLength), seed: hashSeed)
+        var cached: LineCache.Entry? = nil
         if shape.valid && lineCacheable && parsed.unknownFields == 0 && trace.isEmpty && span.isEmpty
             && parsed.kind != .set && info.special == nil && parsed.values.lowerBound == shape.colon &+ 1
         {
-            lineCache.insert(
+            cached = lineCache.insert(
                 shape, line, bound: bound, service: service, family: familyID, kind: parsed.kind,
                 sampleRate: parsed.sampleRate, key: key, keyLength: keyLength, keyHash: h)
         }
         return apply(
             line, key: UnsafeRawBufferPointer(start: key, count: keyLength), service: service, familyID: familyID,
-            info: info, hash: h, trace: trace, span: span, now: now, stats: &stats, queueing: queueing)
+            info: info, hash: h, trace: trace, span: span, now: now, stats: &stats, queueing: queueing,
+            entry: cached)
     }
 
     /// The fold of a line whose shape `entry` knows: its value parsed and checked, its key
@@ -570,7 +573,7 @@ struct FoldState {
             apply(
                 line, key: UnsafeRawBufferPointer(start: entry.key, count: entry.keyLength), service: service,
                 familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
-                span: 0..<0, now: now, stats: &stats, queueing: queueing))
+                span: 0..<0, now: now, stats: &stats, queueing: queueing, entry: entry))
     }
 
     /// `line`'s values into `numbers`; a set's values are members (any bytes but `:`), kept
@@ -632,12 +635,14 @@ struct FoldState {
 
     /// The registry update of a valid line whose series key is `k` (the key buffer's, or a
     /// `LineCache` entry's: read before anything else may change it): queued behind its
-    /// slot's prefetch, or applied now; nil when folded (or queued).
+    /// slot's prefetch, or applied now; nil when folded (or queued). `entry`: the line's
+    /// `LineCache` entry, whose `SeriesHint` spares the registry its lookup (1234 -> 1159
+    /// instructions per line at 1000 series, callgrind) and is refreshed by it.
     @inline(__always)
     mutating func apply(
         _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, familyID: Int,
         info: FamilyFoldView.Hot, hash h: UInt64, trace: Range<Int>, span: Range<Int>, now: Double,
-        stats: inout IngestStats, queueing: Bool
+        stats: inout IngestStats, queueing: Bool, entry: LineCache.Entry? = nil
     ) -> LineError? {
         if queueing && registry.prefetchSlot(service: service, hash: h)
             && queue(
@@ -645,11 +650,14 @@ struct FoldState {
         {
             return nil
         }
+        var hint = entry?.hint ?? SeriesHint()
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,
-                generation: generation, stamp: stamp, u)
+                generation: generation, stamp: stamp, u, hint: &hint)
         }
+        // Before anything below can insert into the line cache (and move the entry).
+        entry?.hint = hint
         switch refusal {
         case nil:
             // Kept after the fold, under a second lock acquisition: lines without a trace_id

@@ -25,8 +25,8 @@ import CTallyCPU
 struct LineCache {
     static let slotSize = 256
     /// hash 8, epoch 4, bound 4, family 4, service 2, prefix 1, suffix 1, key 1, kind 1,
-    /// pad 6, sample rate 8, key hash 8: the bytes follow.
-    static let headerSize = 48
+    /// pad 6, sample rate 8, key hash 8, series hint 8 (`SeriesHint`): the bytes follow.
+    static let headerSize = 56
     static let roomPerSlot = slotSize - headerSize
     static let initialCapacity = 64
     static let maxCapacity = 16384
@@ -99,6 +99,18 @@ struct LineCache {
         var kind: SampleKind { SampleKind(rawValue: raw.load(fromByteOffset: 25, as: UInt8.self)).unsafelyUnwrapped }
         var sampleRate: Double { raw.load(fromByteOffset: 32, as: Double.self) }
         var keyHash: UInt64 { raw.load(fromByteOffset: 40, as: UInt64.self) }
+        /// Where the registry found the series last (set by the fold after each update).
+        var hint: SeriesHint {
+            get {
+                SeriesHint(
+                    index: raw.load(fromByteOffset: 48, as: UInt32.self),
+                    layout: raw.load(fromByteOffset: 52, as: UInt32.self))
+            }
+            nonmutating set {
+                raw.storeBytes(of: newValue.index, toByteOffset: 48, as: UInt32.self)
+                raw.storeBytes(of: newValue.layout, toByteOffset: 52, as: UInt32.self)
+            }
+        }
         var bytes: UnsafeMutableRawPointer { raw + LineCache.headerSize }
         var key: UnsafeRawPointer { UnsafeRawPointer(bytes + prefixLength + suffixLength) }
     }
@@ -231,16 +243,18 @@ struct LineCache {
         return e
     }
 
-    /// Keeps what the fold found for `line` (cut as `shape`), when it fits a slot.
+    /// Keeps what the fold found for `line` (cut as `shape`), when it fits a slot; the entry,
+    /// valid until the next insert (which may move the table).
+    @discardableResult
     mutating func insert(
         _ shape: Shape, _ line: UnsafeRawBufferPointer, bound: Int32, service: Int, family: Int, kind: SampleKind,
         sampleRate: Double, key: UnsafeRawPointer, keyLength: Int, keyHash: UInt64
-    ) {
+    ) -> Entry? {
         let prefix = shape.colon &+ 1
         let suffix = line.count &- shape.bar
         guard prefix &+ suffix &+ keyLength <= Self.roomPerSlot, keyLength < 256, service <= Int(UInt16.max),
             family <= Int(Int32.max)
-        else { return }
+        else { return nil }
         if storage == nil { allocate(Self.initialCapacity) }
         var first = set(shape.hash)
         if Entry(raw: first).epoch == epoch && Entry(raw: first + Self.slotSize).epoch == epoch {
@@ -268,11 +282,13 @@ struct LineCache {
         r.storeBytes(of: kind.rawValue, toByteOffset: 25, as: UInt8.self)
         r.storeBytes(of: sampleRate, toByteOffset: 32, as: Double.self)
         r.storeBytes(of: keyHash, toByteOffset: 40, as: UInt64.self)
+        e.hint = SeriesHint()
         let base = line.baseAddress!
         e.bytes.copyMemory(from: base, byteCount: prefix)
         (e.bytes + prefix).copyMemory(from: base + shape.bar, byteCount: suffix)
         (e.bytes + prefix + suffix).copyMemory(from: key, byteCount: keyLength)
         insertsTotal &+= 1
+        return e
     }
 
     /// A fresh, empty table of `slots` slots (a power of two).

@@ -154,10 +154,12 @@ public final class Registry: @unchecked Sendable {
     /// Applies `updates` to the series `key` of `service`: all in one lock acquisition.
     /// Creating the series is subject to the limits; nil when applied. `generation` is the
     /// family table's generation the key was built in: a swap since then means `.stale`.
+    /// `hint`: see `SeriesHint` (read and set under the lock).
     @inline(__always)
     func apply(
         service: Int, family: Int, key: UnsafeRawBufferPointer, hash: UInt64, width: Int,
-        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>
+        generation: Int, stamp: UInt32, _ updates: UnsafeBufferPointer<SampleUpdate>,
+        hint: inout SeriesHint
     ) -> Refusal? {
         let shard = self.shard(of: hash)
         return withShard(shard) { stores -> Refusal? in
@@ -166,16 +168,16 @@ public final class Registry: @unchecked Sendable {
             return stores.withUnsafeMutableBufferPointer { stores in
                 let refusal = stores[service].fold(
                     key, hash: hash, width: width, stamp: stamp, updates,
-                    setMax: setMaxValues.load(ordering: .relaxed)
+                    setMax: setMaxValues.load(ordering: .relaxed), hint: &hint
                 ) {
                     admitSeries(service: service, family: family)
                 }
                 if service < Self.hintedServices {
-                    let hint = stores[service].table.slotHint
+                    let slots = stores[service].table.slotHint
                     let at = slotHint(shard: shard, service: service)
-                    if tally_load_relaxed(at) != hint.address {
-                        tally_store_relaxed(at + 1, UInt(hint.mask))
-                        tally_store_relaxed(at, hint.address)
+                    if tally_load_relaxed(at) != slots.address {
+                        tally_store_relaxed(at + 1, UInt(slots.mask))
+                        tally_store_relaxed(at, slots.address)
                     }
                 }
                 return refusal

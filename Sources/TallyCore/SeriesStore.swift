@@ -1,4 +1,5 @@
 import CTallyCPU
+import Synchronization
 
 /// The series of one service inside one shard: keys in a byte table, state in flat arrays.
 ///
@@ -27,7 +28,20 @@ public struct SeriesStore: Sendable {
         var oldest = UInt32.max
     }
 
-    public init() {}
+    /// Which incarnation of a store this is: every store made (and every rebuild, which is
+    /// a new store) takes the next number, so an index remembered from it (`SeriesHint`) is
+    /// known to name the same series exactly while the layout is the same; an expiry's
+    /// rebuild moves the series and changes it.
+    let layout: UInt32
+
+    static let layouts = Atomic<UInt32>(0)
+
+    public init() {
+        var next = Self.layouts.add(1, ordering: .relaxed).newValue
+        // 0 is "no hint"; after 2^32 stores the numbers come round again, never to 0.
+        if next == 0 { next = Self.layouts.add(1, ordering: .relaxed).newValue }
+        layout = next
+    }
 
     public var count: Int { table.count }
 
@@ -143,19 +157,25 @@ public enum SampleUpdate: Sendable {
 extension SeriesStore {
     /// Folds `updates` into the series `key`, creating it (if `admit` allows) with `width`
     /// zeroed Doubles. One exclusive access to the store for the whole line. Returns `admit`'s
-    /// refusal, `.setOverflow` when a set member did not fit, or nil.
+    /// refusal, `.setOverflow` when a set member did not fit, or nil. A `hint` from this
+    /// layout names the series without a lookup (its stored hash must agree too); the hint
+    /// is set to where the series is.
     @inline(__always)
     mutating func fold(
         _ key: UnsafeRawBufferPointer, hash: UInt64, width: Int, stamp: UInt32,
-        _ updates: UnsafeBufferPointer<SampleUpdate>, setMax: Int, admit: () -> Registry.Refusal?
+        _ updates: UnsafeBufferPointer<SampleUpdate>, setMax: Int, hint: inout SeriesHint,
+        admit: () -> Registry.Refusal?
     ) -> Registry.Refusal? {
         let index: Int
-        if let i = table.find(key, hash: hash) {
+        if hint.layout == layout && Int(hint.index) < table.count && table.hash(at: Int(hint.index)) == hash {
+            index = Int(hint.index)
+        } else if let i = table.find(key, hash: hash) {
             index = i
         } else {
             if let refusal = admit() { return refusal }
             index = insert(key, hash: hash, width: width)
         }
+        hint = SeriesHint(index: UInt32(truncatingIfNeeded: index), layout: layout)
         let offset = Int(table.touch(index, stamp: stamp))
         var members = false
         values.withUnsafeMutableBufferPointer { v in
@@ -195,4 +215,13 @@ extension SeriesStore {
         }
         return true
     }
+}
+
+/// Where a series was found the last time (its index in its store, and the store's
+/// `layout`): a line the `LineCache` knows carries it, so the registry update skips the key
+/// table's lookup (a probe, and a compare of the whole key) while the store is unchanged.
+struct SeriesHint {
+    var index: UInt32 = 0
+    /// 0: no hint.
+    var layout: UInt32 = 0
 }

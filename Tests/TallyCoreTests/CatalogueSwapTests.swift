@@ -45,12 +45,13 @@ import Testing
         let old = h.registry.families.generation
         h.registry.replaceCatalogue(Self.swapped, dropLabels: [:], defaultBuckets: [1])
         var key: [UInt8] = [0, 0, 0, 0] + Array("p1\0X\0".utf8)
+        var hint = SeriesHint()
         let refusal = key.withUnsafeMutableBytes { k in
             [SampleUpdate.set(1)].withUnsafeBufferPointer { u in
                 h.registry.apply(
                     service: 1, family: 0, key: UnsafeRawBufferPointer(k),
                     hash: ByteHash.hash(UnsafeRawBufferPointer(k)),
-                    width: 1, generation: old, stamp: 0, u)
+                    width: 1, generation: old, stamp: 0, u, hint: &hint)
             }
         }
         #expect(refusal == .stale)

@@ -74,6 +74,31 @@ import Testing
         for (x, y) in zip(a, b) { #expect(x == y) }
     }
 
+    /// A known line goes straight to the series index it found last time, unless its store
+    /// changed layout: an expiry rebuilds the store and moves the series that stay, and a new
+    /// series then takes a moved one's old index.
+    @Test func aKnownLineFindsItsSeriesAfterAnExpiryMovedIt() {
+        let h = Harness(shards: 1, limits: Limits(ttl: 10))
+        func line(_ path: String, _ v: Int) -> String {
+            "http_requests_total:\(v)|c|#service:risk_manager,method:GET,path:/\(path),status:200"
+        }
+        func value(_ path: String, now: Double) -> Double? {
+            h.value("risk_manager", "http_requests_total{method=\"GET\",path=\"/\(path)\",status=\"200\"}", now: now)
+        }
+        h.send([line("a", 1), line("b", 1), line("c", 1)].joined(separator: "\n"), now: 1000)
+        h.send([line("a", 1), line("c", 1)].joined(separator: "\n"), now: 1008)
+        let hits = h.ingestor.lineCacheHits
+        #expect(hits >= 2, "the lines were not known: the test does not test the hint")
+        #expect(h.registry.sweep(now: 1015) == 1)  // b: a stays first, c moves into b's place
+        h.send(line("d", 1), now: 1015)  // takes c's old index
+        h.send(line("c", 5), now: 1015)
+        #expect(h.ingestor.lineCacheHits == hits + 1)
+        #expect(value("a", now: 1015) == 2)
+        #expect(value("b", now: 1015) == nil)
+        #expect(value("c", now: 1015) == 7)
+        #expect(value("d", now: 1015) == 1)
+    }
+
     @Test func aKnownShapeWithABadValueIsRefusedLikeAnyLine() {
         let h = Harness()
         let ok = "http_requests_total:1|c|#service:risk_manager,method:GET,path:/x,status:200"
