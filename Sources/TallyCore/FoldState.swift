@@ -650,14 +650,16 @@ struct FoldState {
         {
             return nil
         }
-        var hint = entry?.hint ?? SeriesHint()
+        let known = entry?.hint ?? SeriesHint()
+        var hint = known
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
                 service: service, family: familyID, key: k, hash: h, width: info.width,
                 generation: generation, stamp: stamp, u, hint: &hint)
         }
-        // Before anything below can insert into the line cache (and move the entry).
-        entry?.hint = hint
+        // Before anything below can insert into the line cache (and move the entry); only when
+        // it changed, so that a cache line read on every hit is not also written back.
+        if let entry, hint != known { entry.hint = hint }
         switch refusal {
         case nil:
             // Kept after the fold, under a second lock acquisition: lines without a trace_id

@@ -220,7 +220,7 @@ extension SeriesStore {
 /// Where a series was found the last time (its index in its store, and the store's
 /// `layout`): a line the `LineCache` knows carries it, so the registry update skips the key
 /// table's lookup (a probe, and a compare of the whole key) while the store is unchanged.
-struct SeriesHint {
+struct SeriesHint: Equatable {
     var index: UInt32 = 0
     /// 0: no hint.
     var layout: UInt32 = 0

@@ -174,3 +174,25 @@ def test_a_small_unix_queue_limit_is_warned_about_at_startup_with_the_fix():
         assert "max_dgram_qlen" not in out, out
     with Tallyd() as d:
         assert "max_dgram_qlen" not in d.output()
+
+
+def test_a_reload_that_adds_the_first_unix_socket_gives_the_same_warning():
+    """The queue limit is taken when a socket is made: a Unix socket a reload adds gets the
+    startup's advice too (and a socket that can be sent to)."""
+    from test_operations import post
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    with Tallyd() as d:
+        assert "max_dgram_qlen" not in d.output()
+        d.unix = {"ingest": None}
+        d._write_config()
+        status, body = post(d.admin_port, "/-/reload")
+        assert status == 200, body
+        d.send_unix("ingest", "risk_manager.reloaded_unix:1|c")
+        wait_until(lambda: d.value("risk_manager", "reloaded_unix_total") == 1, what="the line over the new socket")
+        out = d.output()
+    if qlen < 512:
+        assert f"net.unix.max_dgram_qlen is {qlen}:" in out, out
+        assert "then restart tallyd" in out, out
+    else:
+        assert "max_dgram_qlen" not in out, out

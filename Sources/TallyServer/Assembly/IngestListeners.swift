@@ -189,7 +189,8 @@ struct IngestListeners: Sendable {
         return "net.unix.max_dgram_qlen is \(queueLength): a sender on a Unix ingest socket blocks once "
             + "\(queueLength) datagrams are queued and then gets through one datagram per wakeup "
             + "(systemd sets \(unixQueueWanted) at boot; here it did not): "
-            + "sysctl -w net.unix.max_dgram_qlen=\(unixQueueWanted), before tallyd starts"
+            + "sysctl -w net.unix.max_dgram_qlen=\(unixQueueWanted), then restart tallyd "
+            + "(a socket keeps the limit it was made with)"
     }
 
     /// Logs once if the kernel gave less receive buffer than `ingest.udp_receive_buffer`.

@@ -195,6 +195,12 @@ final class LiveListeners: Sendable {
             await rollback(change)
             throw error
         }
+        // The first Unix socket, added by this reload: the same advice as at startup.
+        if now.unix.isEmpty && !change.addedUnix.isEmpty,
+            let advice = IngestListeners.unixQueueAdvice(queueLength: IngestListeners.unixQueueLength())
+        {
+            logger.warning("\(advice)")
+        }
         return change
     }
 
