@@ -160,18 +160,22 @@ def test_unix_socket_paths_that_do_not_fit_are_named(tmp_path):
     assert p.returncode != 0 and f"unix socket path is too long: {long_path}" in p.stderr
 
 
+def assert_unix_queue_advice(out):
+    """The advice (value, sysctl, restart) where this host's limit is below 512; none otherwise."""
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        qlen = int(f.read())
+    if qlen < 512:
+        assert f"net.unix.max_dgram_qlen is {qlen}:" in out, out
+        assert "sysctl -w net.unix.max_dgram_qlen=512, then restart tallyd" in out, out
+    else:
+        assert "max_dgram_qlen" not in out, out
+
+
 def test_a_small_unix_queue_limit_is_warned_about_at_startup_with_the_fix():
     """tallyd names net.unix.max_dgram_qlen and the sysctl to run when a Unix socket is configured
     and the kernel's limit is below systemd's 512; with no Unix socket it says nothing of it."""
-    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
-        qlen = int(f.read())
     with Tallyd(unix={"ingest": None}) as d:
-        out = d.output()
-    if qlen < 512:
-        assert f"net.unix.max_dgram_qlen is {qlen}:" in out, out
-        assert "sysctl -w net.unix.max_dgram_qlen=512" in out, out
-    else:
-        assert "max_dgram_qlen" not in out, out
+        assert_unix_queue_advice(d.output())
     with Tallyd() as d:
         assert "max_dgram_qlen" not in d.output()
 
@@ -180,8 +184,6 @@ def test_a_reload_that_adds_the_first_unix_socket_gives_the_same_warning():
     """The queue limit is taken when a socket is made: a Unix socket a reload adds gets the
     startup's advice too (and a socket that can be sent to)."""
     from test_operations import post
-    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
-        qlen = int(f.read())
     with Tallyd() as d:
         assert "max_dgram_qlen" not in d.output()
         d.unix = {"ingest": None}
@@ -190,9 +192,4 @@ def test_a_reload_that_adds_the_first_unix_socket_gives_the_same_warning():
         assert status == 200, body
         d.send_unix("ingest", "risk_manager.reloaded_unix:1|c")
         wait_until(lambda: d.value("risk_manager", "reloaded_unix_total") == 1, what="the line over the new socket")
-        out = d.output()
-    if qlen < 512:
-        assert f"net.unix.max_dgram_qlen is {qlen}:" in out, out
-        assert "then restart tallyd" in out, out
-    else:
-        assert "max_dgram_qlen" not in out, out
+        assert_unix_queue_advice(d.output())
