@@ -209,23 +209,24 @@ public final class Registry: @unchecked Sendable {
     /// to, so that `apply` later finds both in the cache.
     @inline(__always)
     func prefetchEntry(service: Int, hash: UInt64) {
-        withShard(shard(of: hash)) { stores in
-            // Through the buffer: `stores[service]` on the array would copy the store out,
-            // a retain and a release of each of its arrays.
-            stores.withUnsafeMutableBufferPointer { stores in
-                guard service < stores.count else { return }
-                stores[service].table.prefetchEntry(hash: hash)
-            }
-        }
+        withStore(service: service, hash: hash) { $0.table.prefetchEntry(hash: hash) }
     }
 
     /// The third step: the entry is here; starts loading the key bytes and the values.
     @inline(__always)
     func prefetchKey(service: Int, hash: UInt64) {
+        withStore(service: service, hash: hash) { $0.prefetchKey(hash: hash) }
+    }
+
+    /// Runs `body` on `service`'s store in `hash`'s shard, under the shard lock and in place:
+    /// through the buffer, as `stores[service]` on the array would copy the store out (a
+    /// retain and a release of each of its arrays).
+    @inline(__always)
+    private func withStore(service: Int, hash: UInt64, _ body: (inout SeriesStore) -> Void) {
         withShard(shard(of: hash)) { stores in
             stores.withUnsafeMutableBufferPointer { stores in
                 guard service < stores.count else { return }
-                stores[service].prefetchKey(hash: hash)
+                body(&stores[service])
             }
         }
     }

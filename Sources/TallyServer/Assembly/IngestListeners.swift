@@ -75,9 +75,7 @@ struct IngestListeners: Sendable {
             for socket in config.unix where !activation.unix.contains(where: { $0.path == socket.path }) {
                 bound.unix.append(try makeUnix(socket, config: config))
             }
-            if !bound.unix.isEmpty, let advice = unixQueueAdvice(queueLength: unixQueueLength()) {
-                logger.warning("\(advice)")
-            }
+            if !bound.unix.isEmpty { warnIfUnixQueueIsSmall(logger) }
             for passed in activation.tcp {
                 let channel = try await Binding.bind("TCP ingest (socket activation, fd \(passed.fd))") {
                     try await tcpBootstrap.withBoundSocket(passed.fd).get()
@@ -191,6 +189,12 @@ struct IngestListeners: Sendable {
             + "(systemd sets \(unixQueueWanted) at boot; here it did not): "
             + "sysctl -w net.unix.max_dgram_qlen=\(unixQueueWanted), then restart tallyd "
             + "(a socket keeps the limit it was made with)"
+    }
+
+    /// Logs `unixQueueAdvice` for this host's limit, if it has any: when the first Unix socket
+    /// is made (at startup, or by the reload that adds it).
+    static func warnIfUnixQueueIsSmall(_ logger: Logger) {
+        if let advice = unixQueueAdvice(queueLength: unixQueueLength()) { logger.warning("\(advice)") }
     }
 
     /// Logs once if the kernel gave less receive buffer than `ingest.udp_receive_buffer`.

@@ -196,11 +196,7 @@ final class LiveListeners: Sendable {
             throw error
         }
         // The first Unix socket, added by this reload: the same advice as at startup.
-        if now.unix.isEmpty && !change.addedUnix.isEmpty,
-            let advice = IngestListeners.unixQueueAdvice(queueLength: IngestListeners.unixQueueLength())
-        {
-            logger.warning("\(advice)")
-        }
+        if now.unix.isEmpty && !change.addedUnix.isEmpty { IngestListeners.warnIfUnixQueueIsSmall(logger) }
         return change
     }
 
