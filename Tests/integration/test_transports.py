@@ -36,6 +36,23 @@ def test_unix_batches_of_datagrams_and_an_oversized_one():
         assert d.admin_value("tally_packets_received_total", transport="unix") == 500
 
 
+def test_a_datagram_of_exactly_64_kib_is_taken_whole():
+    # The receive slots are 64 KiB each (spaced wider apart, see DatagramReceiveLoop): the
+    # largest datagram that is not cut, blank lines padding it to the last byte.
+    line = (GOOD + "\n").encode()
+    count = 65536 // len(line)
+    datagram = line * count + b"\n" * (65536 - count * len(line))
+    assert len(datagram) == 65536
+    with Tallyd(unix={"ingest": None}) as d:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            s.sendto(datagram, d.unix_path("ingest"))
+            s.sendto(GOOD.encode(), d.unix_path("ingest"))
+        wait_until(lambda: d.value("order_executor", "orders_filled_total", **FILLED) == count + 1,
+                   what=f"{count + 1} lines")
+        assert d.rejected("line_too_long") == 0
+
+
 def test_socket_bound_to_a_service_gives_identity_and_refuses_others():
     with Tallyd(unix={"oe": "order_executor"}) as d:
         d.send_unix("oe", "orders_filled_total:1|c|#order_type:limit,symbol:BTCUSDT")  # no service named: the socket's
