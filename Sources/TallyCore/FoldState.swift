@@ -542,7 +542,8 @@ struct FoldState {
         }
         return apply(
             line, key: UnsafeRawBufferPointer(start: key, count: keyLength), service: service, familyID: familyID,
-            info: info, hash: h, trace: trace, span: span, now: now, stats: &stats, queueing: queueing,
+            width: info.width, type: info.type, hash: h, trace: trace, span: span, now: now, stats: &stats,
+            queueing: queueing,
             entry: cached)
     }
 
@@ -561,8 +562,22 @@ struct FoldState {
         guard parseValues(line, (shape.colon &+ 1)..<shape.bar, kind: kind) == nil else { return nil }
         let familyID = entry.family
         let service = entry.service
-        let info = hot(familyID)
-        buildUpdates(kind: kind, sampleRate: entry.sampleRate, info: info)
+        let width: Int
+        let type: FamilyType
+        if kind == .counter && numbers.count == 1 {
+            // Most lines: one increment of a counter, whose family (a counter line is only
+            // ever kept for a counter family) is one value wide. Neither the family's view
+            // nor the update loop is needed (1176 -> 1034 instructions per line at 1000 series, callgrind).
+            updates.reset()
+            updates.append(.add(numbers[0].value / entry.sampleRate))
+            width = 1
+            type = .counter
+        } else {
+            let info = hot(familyID)
+            buildUpdates(kind: kind, sampleRate: entry.sampleRate, info: info)
+            width = info.width
+            type = info.type
+        }
         lineService = service
         lineFamily = familyID
         if !seen[service] {
@@ -572,7 +587,7 @@ struct FoldState {
         return .some(
             apply(
                 line, key: UnsafeRawBufferPointer(start: entry.key, count: entry.keyLength), service: service,
-                familyID: familyID, info: info, hash: entry.keyHash, trace: 0..<0,
+                familyID: familyID, width: width, type: type, hash: entry.keyHash, trace: 0..<0,
                 span: 0..<0, now: now, stats: &stats, queueing: queueing, entry: entry))
     }
 
@@ -641,12 +656,12 @@ struct FoldState {
     @inline(__always)
     mutating func apply(
         _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, familyID: Int,
-        info: FamilyFoldView.Hot, hash h: UInt64, trace: Range<Int>, span: Range<Int>, now: Double,
+        width: Int, type: FamilyType, hash h: UInt64, trace: Range<Int>, span: Range<Int>, now: Double,
         stats: inout IngestStats, queueing: Bool, entry: LineCache.Entry? = nil
     ) -> LineError? {
         if queueing && registry.prefetchSlot(service: service, hash: h)
             && queue(
-                line, key: k, service: service, family: familyID, hash: h, width: info.width, trace: trace, span: span)
+                line, key: k, service: service, family: familyID, hash: h, width: width, trace: trace, span: span)
         {
             return nil
         }
@@ -654,7 +669,7 @@ struct FoldState {
         var hint = known
         let refusal = updates.withUnsafeBufferPointer { u in
             registry.apply(
-                service: service, family: familyID, key: k, hash: h, width: info.width,
+                service: service, family: familyID, key: k, hash: h, width: width,
                 generation: generation, stamp: stamp, u, hint: &hint)
         }
         // Before anything below can insert into the line cache (and move the entry); only when
@@ -666,7 +681,7 @@ struct FoldState {
             // (nearly all) pay nothing for it in the fold.
             if !trace.isEmpty {
                 keepExemplar(
-                    line, trace: trace, span: span, type: info.type, last: updates.last!, service: service, key: k,
+                    line, trace: trace, span: span, type: type, last: updates.last!, service: service, key: k,
                     hash: h, now: now, stats: &stats)
             }
             return nil
