@@ -557,22 +557,25 @@ struct FoldState {
         stats: inout IngestStats, queueing: Bool
     ) -> LineError?? {
         let kind = entry.kind
-        // A value that is not a finite number (or a negative counter): the whole fold finds
-        // it and reports it in its usual order.
-        guard parseValues(line, (shape.colon &+ 1)..<shape.bar, kind: kind) == nil else { return nil }
+        let values = (shape.colon &+ 1)..<shape.bar
         let familyID = entry.family
         let service = entry.service
         let width: Int
         let type: FamilyType
-        if kind == .counter && numbers.count == 1 {
+        if kind == .counter, let x = Self.singleCount(line, values) {
             // Most lines: one increment of a counter, whose family (a counter line is only
-            // ever kept for a counter family) is one value wide. Neither the family's view
-            // nor the update loop is needed (1176 -> 1034 instructions per line at 1000 series, callgrind).
+            // ever kept for a counter family) is one value wide. Neither the value list, the
+            // family's view nor the update loop is needed (callgrind, medians of 3, 1000 series:
+            // 1153 -> 1068 instructions per line without the view and the loop, -> 978 without
+            // the list; 10k series 1409 -> 1263).
             updates.reset()
-            updates.append(.add(numbers[0].value / entry.sampleRate))
+            updates.append(.add(x / entry.sampleRate))
             width = 1
             type = .counter
         } else {
+            // A value that is not a finite number (or a negative counter): the whole fold finds
+            // it and reports it in its usual order.
+            guard parseValues(line, values, kind: kind) == nil else { return nil }
             let info = hot(familyID)
             buildUpdates(kind: kind, sampleRate: entry.sampleRate, info: info)
             width = info.width
@@ -589,6 +592,15 @@ struct FoldState {
                 line, key: UnsafeRawBufferPointer(start: entry.key, count: entry.keyLength), service: service,
                 familyID: familyID, width: width, type: type, hash: entry.keyHash, trace: 0..<0,
                 span: 0..<0, now: now, stats: &stats, queueing: queueing, entry: entry))
+    }
+
+    /// The value of a counter line with one value, if it is a finite number that is not
+    /// negative: what `parseValues` would accept as that line's only value. Several values
+    /// (`1:2`) are not one number: nil, and `parseValues` takes them.
+    @inline(__always)
+    static func singleCount(_ line: UnsafeRawBufferPointer, _ values: Range<Int>) -> Double? {
+        guard let x = NumberParser.parse(line, values), !(x < 0) else { return nil }
+        return x
     }
 
     /// `line`'s values into `numbers`; a set's values are members (any bytes but `:`), kept
