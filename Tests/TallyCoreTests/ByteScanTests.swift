@@ -46,10 +46,10 @@ import Testing
 }
 
 @Suite struct ByteEqualityTests {
-    /// Every length to 80 (the word compares, the 16-byte steps with their overlapping last
-    /// one, memcmp), equal and with one byte changed at every position.
+    /// Every length to 130 (the word compares, the 32-byte steps, a 16-byte one and the
+    /// overlapping last 16), equal and with one byte changed at every position.
     @Test func equalityMatchesTheBytesAtEveryLengthAndPosition() {
-        for n in 0...80 {
+        for n in 0...130 {
             let a = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
             a.withUnsafeBytes { pa in
                 var b = a
