@@ -46,6 +46,10 @@ public struct ByteKeyTable: Sendable {
     @inline(__always)
     static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) & 0xFF00_0000 }
 
+    /// The entry index a non-empty slot holds (the slot format's one decoder; `place` encodes).
+    @inline(__always)
+    private func entryIndex(_ slot: UInt32) -> Int { Int((slot & ~tagMask) &- 1) }
+
     public var count: Int { entries.count }
 
     /// The index of `key`, if present.
@@ -60,7 +64,7 @@ public struct ByteKeyTable: Sendable {
                         let s = slots[slot]
                         if s == 0 { return nil }
                         if s & tagMask == tag {
-                            let index = Int((s & ~tagMask) &- 1)
+                            let index = entryIndex(s)
                             let e = entries[index]
                             if e.hash == hash && Int(e.length) == key.count
                                 && (key.count == 0
@@ -153,7 +157,7 @@ public struct ByteKeyTable: Sendable {
             while true {
                 let s = slots[slot]
                 if s == 0 { return nil }
-                if s & tagMask == tag { return Int((s & ~tagMask) &- 1) }
+                if s & tagMask == tag { return entryIndex(s) }
                 slot = (slot &+ 1) & mask
             }
         }

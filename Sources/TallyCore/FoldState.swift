@@ -543,8 +543,7 @@ struct FoldState {
         return apply(
             line, key: UnsafeRawBufferPointer(start: key, count: keyLength), service: service, familyID: familyID,
             width: info.width, type: info.type, hash: h, trace: trace, span: span, now: now, stats: &stats,
-            queueing: queueing,
-            entry: cached)
+            queueing: queueing, entry: cached)
     }
 
     /// The fold of a line whose shape `entry` knows: its value parsed and checked, its key
