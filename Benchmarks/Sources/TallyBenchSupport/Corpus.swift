@@ -71,9 +71,36 @@ public enum Corpus {
 
     /// Folds every packet; returns lines accepted.
     @discardableResult
-    public static func fold(_ packets: [[UInt8]], into ingestor: Ingestor, now: Double = 1000) -> Int {
-        for p in packets { p.withUnsafeBytes { ingestor.ingest(packet: $0, now: now) } }
+    /// Folds `packets` as tallyd's datagram loop does: `perCall` packets (one `recvmmsg`'s
+    /// worth) per `Ingestor.ingest(packets:)`.
+    public static func fold(_ packets: [[UInt8]], into ingestor: Ingestor, now: Double = 1000, perCall: Int = 16)
+        -> Int
+    {
+        var call: [UnsafeRawBufferPointer] = []
+        call.reserveCapacity(perCall)
+        var start = 0
+        while start < packets.count {
+            let end = min(start + perCall, packets.count)
+            call.removeAll(keepingCapacity: true)
+            withBytes(of: packets, start..<end, into: &call) { call in
+                call.withUnsafeBufferPointer { ingestor.ingest(packets: $0, now: now) }
+            }
+            start = end
+        }
         return ingestor.cell.read().accepted
+    }
+
+    /// Runs `body` with the bytes of `packets[range]`, each valid for the whole call (nested
+    /// `withUnsafeBytes`, one level per packet).
+    static func withBytes(
+        of packets: [[UInt8]], _ range: Range<Int>, into call: inout [UnsafeRawBufferPointer],
+        _ body: ([UnsafeRawBufferPointer]) -> Void
+    ) {
+        guard let i = range.first else { return body(call) }
+        packets[i].withUnsafeBytes { bytes in
+            call.append(bytes)
+            withBytes(of: packets, range.dropFirst(), into: &call, body)
+        }
     }
 }
 

@@ -42,6 +42,7 @@ enum DatagramReceiveLoop {
         defer { withExtendedLifetime(storage) {} }
         let buffers = (0..<batch).map { UnsafeMutableRawPointer?(storage.raw + $0 * slotStride) }
         var lengths = [Int](repeating: 0, count: batch)
+        var packets = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: batch)
         var uids = [UInt32](repeating: 0, count: batch)
         var gids = [UInt32](repeating: 0, count: batch)
         var drainUntil: Double?
@@ -64,6 +65,7 @@ enum DatagramReceiveLoop {
             }
             if n >= 0 {
                 let now = WallClock.now()
+                var folded = 0
                 for i in 0..<Int(n) {
                     let packet = UnsafeRawBufferPointer(
                         start: buffers[i], count: lengths[i] == -1 ? datagramSize : lengths[i])
@@ -82,7 +84,16 @@ enum DatagramReceiveLoop {
                                 packet: packet, now: now)
                         }
                     } else if lengths[i] > 0 {
-                        ingestor.ingest(packet: packet, now: now)
+                        packets[folded] = packet
+                        folded += 1
+                    }
+                }
+                // The call's datagrams in one fold: the stats lock, the liveness update and the
+                // catalogue check once per call, not per datagram (callgrind, 20-line packets,
+                // 16 a call: 35 -> 3 instructions per line outside the lines' own fold).
+                if folded > 0 {
+                    packets.withUnsafeBufferPointer {
+                        ingestor.ingest(packets: UnsafeBufferPointer(rebasing: $0[0..<folded]), now: now)
                     }
                 }
                 if let drainUntil, MonotonicClock.now() >= drainUntil { break }
