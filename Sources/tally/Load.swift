@@ -116,6 +116,7 @@ struct Load: ParsableCommand {
         let before = try adminTarget.map { try AdminScrape.fetch(host: $0.0, port: $0.1) }
         let rateLimit = rate == "max" ? nil : Double(rate)! / Double(senders)
         let sentPackets = Atomic<Int>(0)
+        let unsentPackets = Atomic<Int>(0)
         let failure = Mutex<String?>(nil)
         let start = Load.now()
         let batch = stream ? 16 : 64
@@ -126,6 +127,7 @@ struct Load: ParsableCommand {
                 var lens = [Int](repeating: 0, count: batch)
                 var next = (sender * 7919) % packetCount
                 var mine = 0
+                var unsent = 0
                 let deadline = start + seconds
                 while true {
                     let t = Load.now()
@@ -140,7 +142,10 @@ struct Load: ParsableCommand {
                         lens.withUnsafeBufferPointer { l in connection.sendBatch(p, lengths: l) }
                     }
                     mine += n
-                    if n < batch { next = (next + packetCount - (batch - n)) % packetCount }
+                    unsent += batch - n
+                    // The packets not sent go first next time. A batch may be longer than the
+                    // packet list (64 datagrams, 50 packets for 1000 series of 20 lines).
+                    if n < batch { next = ((next - (batch - n)) % packetCount + packetCount) % packetCount }
                     if let rateLimit {
                         let due = start + Double(mine * linesPerPacket) / rateLimit
                         let wait = due - Load.now()
@@ -151,6 +156,7 @@ struct Load: ParsableCommand {
                     }
                 }
                 sentPackets.add(mine, ordering: .relaxed)
+                unsentPackets.add(unsent, ordering: .relaxed)
             } catch {
                 failure.withLock { $0 = "\(error)" }
             }
@@ -158,6 +164,12 @@ struct Load: ParsableCommand {
         let elapsed = Load.now() - start
         if let message = failure.withLock({ $0 }) { throw AddressError(message: message) }
         let sentLines = sentPackets.load(ordering: .relaxed) * linesPerPacket
+        let unsent = unsentPackets.load(ordering: .relaxed)
+        if unsent > 0 {
+            StandardError.print(
+                "tally: warning: the kernel refused \(unsent) sends to \(address) (over UDP: nothing listened there, "
+                    + "or the send buffer was full); the figures below count only the packets that went out")
+        }
         print(
             "sent      \(sentLines) lines in \(fmt(elapsed, 2)) s = "
                 + "\(fmt(Double(sentLines) / elapsed / 1e6, 3))M lines/s (\(senders) senders, \(linesPerPacket) "

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tallykit import TALLY, Tallyd, wait_until
+from tallykit import TALLY, Tallyd, free_port, wait_until
 
 LINE = "orders_placed_total:{n}|c|#service:order_executor,order_type:limit,symbol:{sym},side:buy"
 
@@ -65,3 +65,14 @@ def test_load_reports_what_tallyd_received(transport):
         total = sum(d.value("order_executor", "orders_placed_total", order_type="limit", symbol=f"SYM{i}", side="buy") or 0
                     for i in range(100))
         assert total == sent
+
+
+def test_load_to_a_port_nobody_listens_on_says_so_and_does_not_crash():
+    # 100 series of 10 lines are 10 packets, fewer than a batch of 64 datagrams: a refused
+    # batch used to rewind the packet index below zero and crash the load generator.
+    port = free_port()
+    p = tally("load", "--udp", f"127.0.0.1:{port}", "--duration", "300ms", "--series", "100",
+              "--lines-per-packet", "10", "--admin", "none", timeout=30)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "refused" in p.stderr and f"127.0.0.1:{port}" in p.stderr, p.stderr
+    assert re.search(r"^RESULT sent_lines=\d+ ", p.stdout, re.M), p.stdout
