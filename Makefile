@@ -11,7 +11,7 @@ DESTDIR    ?=
 BIN        ?= .build/release/tallyd
 TALLY_BIN  ?= $(dir $(BIN))tally
 
-.PHONY: bench bench-quick bench-instructions bench-report bench-peers deps-peers fuzz
+.PHONY: bench bench-quick bench-instructions bench-report bench-peers bench-transport deps-peers fuzz
 FUZZ_SECONDS ?= 60
 .PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test embed clean install install-files uninstall
 
@@ -133,6 +133,11 @@ bench-report: release deps-peers
 ## load, one run; rewrites the peers section of docs/performance.md.
 bench-peers: release deps-peers
 	python3 scripts/bench-peers.py
+
+## What the kernel charges a receiver per datagram over UDP and over a Unix socket, tallyd
+## taken out: a C receiver (Benchmarks/transport-floor/sink.c) with fixed work per datagram.
+bench-transport: release
+	scripts/transport-floor.sh
 
 ## collectd (and valgrind) for the benchmarks; statsd_exporter is a binary (STATSD_EXPORTER=).
 deps-peers:

@@ -458,6 +458,7 @@ def main():
     md.append("\n## How to reproduce\n")
     md.append("```sh\nmake bench-report          # everything above, the peers first (about 20 minutes; swift-prometheus at 100k series alone ~3)\n"
               "make bench-peers           # the peers section and the end-to-end targets (STATSD_EXPORTER=, COLLECTD=)\n"
+              "make bench-transport       # the kernel's cost per datagram, UDP against Unix, tallyd taken out\n"
               "make bench-quick           # the micro figures only\nmake bench-instructions    # instructions per line (callgrind)\n"
               "make bench                 # the ordo-one/benchmark suite (wall, CPU, malloc counts)\n"
               "tally load --help          # the load generator against a running tallyd\n```\n")
@@ -466,7 +467,13 @@ def main():
               " UDP on loopback never blocks the sender: unthrottled runs overflow the receive queue, and"
               " the kernel's drop counter (`tally_udp_receive_drops_total`) accounts for every datagram"
               " not received. Memory is the registry's allocated capacity (exact) and the RSS growth"
-              " while creating the series; the swift-prometheus figure is glibc heap growth (mallinfo2).\n")
+              " while creating the series; the swift-prometheus figure is glibc heap growth (mallinfo2)."
+              " The Unix row: where tallyd, not the sender, bounds the UDP run (UDP loses datagrams), both"
+              " transports measure tallyd's receive loop, and the kernel charges a Unix datagram's receiver"
+              " more than a UDP one's (it frees the sender's buffer, wakes the sender and takes the queue"
+              " lock per datagram; UDP's receiver dequeues in bulk and hands the freeing back to the"
+              " sender's CPU). `make bench-transport` shows it with tallyd taken out: the same receiver,"
+              " doing the same work per datagram, gets fewer lines through a Unix socket than through UDP.\n")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     # The peers section is scripts/bench-peers.py's (make bench-peers): kept as it was measured.
     begin, end = "<!-- peers:begin", "<!-- peers:end -->"
