@@ -40,7 +40,7 @@ run() {
             read -r _ datagrams _ user sys per < "$dir/out"
             d=${datagrams#datagrams=}
             printf 'round %s %-4s received %6.2fM lines/s  sys %s  user %s  %s  | %s\n' "$r" "$t" \
-                "$(echo "$d * 20 / $secs / 1000000" | bc -l)" "${sys#sys_s=}" "${user#user_s=}" "$per" "${sent#RESULT }"
+                "$(awk -v d="$d" -v s="$secs" 'BEGIN { print d * 20 / s / 1e6 }')" "${sys#sys_s=}" "${user#user_s=}" "$per" "${sent#RESULT }"
         done
     done
 }

@@ -69,10 +69,9 @@ public enum Corpus {
         }.shuffled(using: &rng)
     }
 
-    /// Folds every packet; returns lines accepted.
+    /// Folds every packet as tallyd's datagram loop does, `perCall` packets (one `recvmmsg`'s
+    /// worth) per `Ingestor.ingest(packets:)`; returns lines accepted.
     @discardableResult
-    /// Folds `packets` as tallyd's datagram loop does: `perCall` packets (one `recvmmsg`'s
-    /// worth) per `Ingestor.ingest(packets:)`.
     public static func fold(_ packets: [[UInt8]], into ingestor: Ingestor, now: Double = 1000, perCall: Int = 16)
         -> Int
     {
