@@ -13,7 +13,7 @@ TALLY_BIN  ?= $(dir $(BIN))tally
 
 .PHONY: bench bench-quick bench-instructions bench-report bench-peers bench-transport deps-peers fuzz
 FUZZ_SECONDS ?= 60
-.PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test embed clean install install-files uninstall
+.PHONY: all build release run test lint format status-page test-swift test-integration deps deps-test deps-deb embed clean install install-files uninstall deb dist test-package
 
 all: build
 
@@ -23,15 +23,23 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
+deps-deb:
+	@scripts/install-deps.sh deb
+
 embed:
+	@scripts/embed-version.sh
 	@scripts/embed-config.sh
 
 build: deps embed
 	$(SWIFT) build
 
+## The release binaries carry the Swift runtime (--static-swift-stdlib): they need only Debian's
+## own shared libraries, so they run (and the package installs) on hosts without a Swift toolchain;
+## -z now: full RELRO, as Debian's hardening flags ask.
+RELEASE_FLAGS ?= -c release --static-swift-stdlib -Xlinker -z -Xlinker now
 release: deps embed
-	$(SWIFT) build -c release --product tallyd
-	$(SWIFT) build -c release --product tally
+	$(SWIFT) build $(RELEASE_FLAGS) --product tallyd
+	$(SWIFT) build $(RELEASE_FLAGS) --product tally
 
 ## Build release and run tallyd on its embedded default config (or CONFIG=path).
 run: release
@@ -63,6 +71,22 @@ test-integration: deps-test build
 clean:
 	rm -rf .build
 
+## .build/deb/tally_<version>_amd64.deb (and -dbgsym): debhelper over the release build; lintian.
+deb: deps-deb embed
+	scripts/build-deb.sh
+
+## The package installed in a clean Debian 12 root (mmdebstrap, cached in .build/debroot):
+## install, run, upgrade, purge; and the release binaries with the Swift toolchain hidden.
+test-package: deb dist deps-test
+	TALLY_VERSION=$(shell cat VERSION)+next1 DEB_OUT=.build/deb-next LINTIAN=0 scripts/build-deb.sh
+	TALLY_DEB_DIR=$(CURDIR)/.build/deb TALLY_NEXT_DEB_DIR=$(CURDIR)/.build/deb-next $(PYTEST) -q Tests/package
+
+## The Python client as a wheel and an sdist in clients/python/dist (PyPI's build).
+dist: deps-test embed
+	rm -rf clients/python/dist
+	$(VENV)/bin/python -m build --no-isolation --outdir clients/python/dist clients/python
+	rm -rf clients/python/build clients/python/*.egg-info
+
 ## libFuzzer on the ingest path (parser, families, registry, exposition) for FUZZ_SECONDS.
 ## Seeds are Fuzz/corpus; new inputs go to .build/fuzz-corpus; a crash leaves .build/fuzz-crash-*
 ## and fails (make it a table test). Linked with lld: gold cannot read the DWARF Swift 6 emits.
@@ -73,7 +97,8 @@ fuzz: deps
 	Fuzz/.build/debug/TallyFuzz .build/fuzz-corpus Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=.build/fuzz-crash- -print_final_stats=1
 
-## Install the release binary, the systemd units and (unless one exists) /etc/tally/tallyd.yaml.
+## Install the release binaries, the man pages, the systemd units and (unless one exists)
+## /etc/tally/tallyd.yaml.
 install: release
 	@$(MAKE) --no-print-directory install-files
 
@@ -90,6 +115,8 @@ install-files:
 	    sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
 	        systemd/tally.service.d/$$f.conf.example > $(DESTDIR)$(UNITDIR)/tally.service.d/$$f.conf.example; done
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
+	install -D -m 0644 docs/man/tallyd.8 $(DESTDIR)$(PREFIX)/share/man/man8/tallyd.8
+	install -D -m 0644 docs/man/tally.1 $(DESTDIR)$(PREFIX)/share/man/man1/tally.1
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml ]; then \
 	    echo "keeping $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml (the shipped default: tallyd --print-default-config)"; \
 	else install -D -m 0644 config/tallyd.yaml $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; fi
@@ -102,6 +129,7 @@ uninstall:
 	      $(DESTDIR)$(UNITDIR)/tally.service.d/web.conf.example $(DESTDIR)$(UNITDIR)/tally.service.d/peer-identity.conf.example
 	-rmdir $(DESTDIR)$(UNITDIR)/tally.socket.d $(DESTDIR)$(UNITDIR)/tally.service.d 2>/dev/null
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/tally
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/tallyd.8 $(DESTDIR)$(PREFIX)/share/man/man1/tally.1
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml; remove it by hand if you no longer need it"
 
 # SwiftPM keeps a stale file list of the path dependency (this package) in Benchmarks/.build:

@@ -15,17 +15,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // No default traits: BinaryDelimitedStreams imports full Foundation (and with it ICU's data,
+        // 34 MB of the binary) for stream APIs tallyd does not use.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0", traits: []),
     ],
     targets: [
         // Protocol parsing, catalogue, registry, exposition, and the pure parsers both
         // executables share (host:port, durations). No I/O.
         .target(name: "CTallyCPU"),
         .target(name: "TallyCore", dependencies: ["CTallyCPU"]),
-        // The few system calls both executables share: the wall and monotonic clocks, stderr.
-        .target(name: "TallySystem"),
+        // The few system calls both executables share: the wall and monotonic clocks, stderr; the
+        // version (CTallyVersion: written from VERSION by scripts/embed-version.sh).
+        .target(name: "CTallyVersion"),
+        .target(name: "TallySystem", dependencies: ["CTallyVersion"]),
         // libsystemd (sd_notify, watchdog, socket activation) from Debian's libsystemd-dev.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // zlib's deflate for gzip-compressed scrapes, from Debian's zlib1g-dev.
@@ -34,6 +37,9 @@ let package = Package(
         // Snappy block compression for remote write, from Debian's libsnappy-dev.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // libyaml's parser for the config and catalogue files, from Debian's libyaml-dev (a binding
+        // of our own instead of a Swift YAML library: no full Foundation, no ICU data in the binary).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // Config loading, listeners, HTTP endpoints, lifecycle, logging.
         .target(
             name: "TallyServer",
@@ -44,6 +50,7 @@ let package = Package(
                 "CZlib",
                 "CCrypt",
                 "CSnappy",
+                "CYAML",
                 "CTallyNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -54,7 +61,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             // The source of RemoteWrite/Generated/remote.pb.swift (scripts/generate-protobuf.sh).
             exclude: ["RemoteWrite/Generated/remote.proto"]

@@ -21,6 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TALLYD = os.environ.get("TALLYD", os.path.join(ROOT, ".build", "debug", "tallyd"))
 TALLY = os.environ.get("TALLY", os.path.join(os.path.dirname(TALLYD), "tally"))
+# The one version (VERSION); every binary, the package and the Python client carry it.
+with open(os.path.join(ROOT, "VERSION")) as _f:
+    VERSION = _f.read().strip()
 SERVICES = {
     "strategy_service": 8003, "risk_manager": 8002, "alert_system": 8007,
     "api_gateway": 8080, "market_data_service": 9001, "order_executor": 9002,

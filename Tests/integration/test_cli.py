@@ -2,6 +2,7 @@
 import os
 import socket
 import subprocess
+import sys
 
 from tallykit import ROOT, TALLYD, Tallyd
 
@@ -72,16 +73,22 @@ def test_sigterm_exits_zero():
     d.dir.cleanup()
 
 
-def test_version_of_both_binaries_matches_build_info():
-    from tallykit import TALLY
+def test_one_version_in_both_binaries_build_info_and_the_python_client():
+    """VERSION is the one place: the binaries, tally_build_info and the Python client agree with
+    it (the package's version and the remote-write User-Agent are checked where they are made)."""
+    from tallykit import TALLY, VERSION
     tallyd = run("--version")
     tally = subprocess.run([TALLY, "--version"], capture_output=True, text=True, timeout=20)
     assert tallyd.returncode == 0 and tally.returncode == 0
-    assert tallyd.stdout.strip() == tally.stdout.strip() != ""
+    assert tallyd.stdout.strip() == tally.stdout.strip() == VERSION
     with Tallyd(services=["risk_manager"]) as d:
         samples = d.samples(None)
         versions = [dict(labels)["version"] for (name, labels) in samples if name == "tally_build_info"]
-        assert versions == [tallyd.stdout.strip()]
+        assert versions == [VERSION]
+    client = os.path.join(ROOT, "clients", "python")
+    p = subprocess.run([sys.executable, "-c", "import tally_client; print(tally_client.__version__)"],
+                       capture_output=True, text=True, timeout=20, cwd=client)
+    assert p.stdout.strip() == VERSION, p.stderr
 
 
 def test_check_config_warns_about_a_limit_for_no_family_and_names_the_nearest(tmp_path):

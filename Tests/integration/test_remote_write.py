@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tallykit import TALLYD, Tallyd, free_port, http_get, wait_until
+from tallykit import TALLYD, VERSION, Tallyd, free_port, http_get, wait_until
 
 PROMETHEUS = shutil.which("prometheus")
 needs_prometheus = pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (scripts/install-deps.sh test)")
@@ -202,7 +202,7 @@ def test_a_400_is_counted_logged_and_never_retried():
             _, headers, body = r.requests[0]
             assert headers["Content-Encoding"] == "snappy" and headers["Content-Type"] == "application/x-protobuf"
             assert headers["X-Prometheus-Remote-Write-Version"] == "0.1.0"
-            assert headers["User-Agent"].startswith("tallyd/") and len(body) > 20
+            assert headers["User-Agent"] == f"tallyd/{VERSION}" and len(body) > 20
     finally:
         r.shutdown()
 

@@ -8,6 +8,7 @@ datagrams and sent to TALLY_ADDR (default 127.0.0.1:8125) at most 100 ms later.
 """
 from . import metrics as _metrics
 from ._client import Client, format_line, parse_addr
+from ._version import __version__
 from .metrics import *  # noqa: F401,F403
 
-__all__ = ["Client", "format_line", "parse_addr", *_metrics.__all__]
+__all__ = ["__version__", "Client", "format_line", "parse_addr", *_metrics.__all__]
