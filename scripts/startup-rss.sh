@@ -24,5 +24,9 @@ for i in $(seq "$runs"); do
   kill -TERM $pid; wait $pid || true
   rm -f /tmp/startup-rss-$$.state
   echo "$(( (t1 - t0) / 1000000 )) $rss"
-done' _ "$bin" "$runs" | sort -n | awk -v b="$bin" '{ms[NR]=$1; rss[NR]=$2} END {
-  n=asort(rss); m=int((NR+1)/2); printf "%s: startup %d ms (median of %d), idle RSS %.1f MiB (median)\n", b, ms[m], NR, rss[m]/1024 }'
+done' _ "$bin" "$runs" | python3 -c '
+import statistics, sys
+rows = [tuple(map(int, l.split())) for l in sys.stdin if l.strip()]
+ms = statistics.median(r[0] for r in rows)
+rss = statistics.median(r[1] for r in rows) / 1024
+print(f"{sys.argv[1]}: startup {ms:.0f} ms, idle RSS {rss:.1f} MiB (medians of {len(rows)})")' "$bin"
