@@ -59,6 +59,9 @@ struct MetricOptions: ParsableArguments {
             throw CleanExit.failure(code: 2, "tally: \(error)")
         }
         if let refusal = try problem(text) { throw CleanExit.failure(code: 2, "tally: \(refusal)") }
+        if !noValidate && LocalCheck.namesNoService(text, service: resolvedService) {
+            StandardError.print(LocalCheck.noServiceWarning(text))
+        }
         try send(text)
     }
 

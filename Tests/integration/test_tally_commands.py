@@ -132,3 +132,70 @@ def test_time_keeps_the_status_when_metrics_fail():
     assert p.returncode == 0 and b"warning" in p.stderr, p.stderr
     p = subprocess.run([TALLY, "time", "x", "--", "/no/such/command"], capture_output=True, env=e, timeout=30)
     assert p.returncode == 127 and b"cannot run /no/such/command" in p.stderr
+
+
+def test_the_local_check_names_tallyds_reason_for_disagreeing_services():
+    """service_name and --service naming two configured services: tallyd says service_mismatch,
+    and so does the local check (it said unknown_service, as if one were not configured)."""
+    with Tallyd() as d:
+        p = tally(d, "count", "x", "-t", "service_name=order_executor", "--service", "risk_manager")
+        assert p.returncode == 2 and b"(service_mismatch)" in p.stderr, p.stderr
+        p = tally(d, "count", "x", "-t", "service_name=order_executor", "--service", "risk_manager", "--no-validate")
+        assert p.returncode == 0
+        wait_until(lambda: d.rejected("service_mismatch") == 1, what="tallyd's own reason")
+
+
+def test_a_line_naming_no_service_is_sent_with_a_warning_that_says_why_tallyd_may_refuse_it():
+    with Tallyd() as d:
+        p = tally(d, "observe", "http_request_size_bytes", "512", "-t", "method=GET", "-t", "path=/x")
+        assert p.returncode == 0
+        err = p.stderr.decode()
+        assert "names no service" in err and "no_service" in err and "default_service" in err, err
+        wait_until(lambda: d.rejected("no_service") == 1, what="tallyd's no_service")
+        # Named, it is silent and lands.
+        p = tally(d, "observe", "http_request_size_bytes", "512", "-t", "method=GET", "-t", "path=/x",
+                  "--service", "api_gateway")
+        assert p.returncode == 0 and p.stderr == b"", p.stderr
+
+
+def test_send_checks_every_line_sends_the_good_ones_and_exits_2_naming_the_refused():
+    with Tallyd() as d:
+        good = "orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT,side:buy"
+        p = tally(d, "send", "x:NaN|c", "foo bar:1|c", good)
+        assert p.returncode == 2, p.stderr
+        err = p.stderr.decode()
+        assert "line 1 not sent" in err and "(invalid_value)" in err, err
+        assert "line 2 not sent" in err and "(invalid_name)" in err, err
+        assert "2 of 3 lines refused, 1 sent" in err, err
+        wait_until(lambda: d.value("order_executor", "orders_placed_total", order_type="limit", symbol="BTCUSDT",
+                                   side="buy") == 1, what="the good line")
+        assert d.rejected("invalid_value") == 0 and d.rejected("invalid_name") == 0
+        # From stdin the same; --no-validate sends all, and tallyd refuses what was predicted.
+        p = tally(d, "send", "--no-validate", stdin=b"x:NaN|c\n" + good.encode() + b"\n")
+        assert p.returncode == 0, p.stderr
+        wait_until(lambda: d.rejected("invalid_value") == 1, what="tallyd's invalid_value")
+
+
+def test_send_names_its_target_when_it_cannot_send_like_the_metric_commands():
+    with Tallyd(services=["risk_manager"]) as d:
+        p = tally(d, "send", "db_connections_total:7|g|#service:risk_manager", "--tcp", "127.0.0.1:1")
+        assert p.returncode == 1
+        err = p.stderr.decode()
+        assert err.startswith("tally: cannot send to tcp:127.0.0.1:1") and err.count("\n") == 1, err
+
+
+def test_help_for_no_such_subcommand_fails_and_a_negative_value_gets_a_hint():
+    p = subprocess.run([TALLY, "help", "bogus"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 64 and "no subcommand 'bogus'" in p.stderr, p.stderr
+    assert subprocess.run([TALLY, "help", "count"], capture_output=True, timeout=20).returncode == 0
+    p = subprocess.run([TALLY, "gauge", "x", "-2"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 64
+    assert "put it after --" in p.stderr and "-- -2" in p.stderr, p.stderr
+
+
+def test_the_first_help_example_is_one_command_over_two_lines():
+    out = subprocess.run([TALLY, "--help"], capture_output=True, text=True, timeout=20).stdout
+    lines = out.splitlines()
+    i = next(n for n, line in enumerate(lines) if "tally count orders_placed_total" in line)
+    assert lines[i].rstrip().endswith("\\") and lines[i + 1].lstrip().startswith("-t order_type=limit"), lines[i:i + 2]
+    assert "Not checked: whether tallyd's config has the service" in " ".join(out.split())
