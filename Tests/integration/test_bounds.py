@@ -110,3 +110,34 @@ def test_tcp_ingest_connections_past_the_limit_are_refused_and_counted():
             for s in conns:
                 s.close()
         wait_until(lambda: d.admin_value("tally_tcp_connections_open") == 0, timeout=20, what="connections closed")
+
+
+def _raw_request(port, headers):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        reply = b""
+        try:
+            while b"\r\n\r\n" not in reply and (chunk := s.recv(65536)):
+                reply += chunk
+        except OSError:
+            pass
+        return reply.split(b"\r\n", 1)[0]
+    finally:
+        s.close()
+
+
+def test_the_header_limit_is_8_kib_whether_the_headers_come_in_one_read_or_many():
+    """The request line and headers up to 8192 bytes in all are served; one byte more is 431,
+    sent in one write (one read for tallyd) or as 110 small headers (it let 14 KB through)."""
+    with Tallyd(services=["order_executor"]) as d:
+        port = d.services["order_executor"]
+        head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+        fill = 8192 - len(head) - len(b"X-Big: \r\n\r\n")
+        assert _raw_request(port, b"X-Big: " + b"a" * fill + b"\r\n") == b"HTTP/1.1 200 OK"
+        assert _raw_request(port, b"X-Big: " + b"a" * (fill + 1) + b"\r\n").startswith(b"HTTP/1.1 431 ")
+        assert _raw_request(port, b"X-Big: " + b"a" * 9000 + b"\r\n").startswith(b"HTTP/1.1 431 ")
+        many = b"".join(b"X-H%03d: %s\r\n" % (i, b"v" * 100) for i in range(110))
+        assert len(many) > 12000
+        assert _raw_request(port, many).startswith(b"HTTP/1.1 431 ")
+        assert d.admin_value("tally_http_refused_total", endpoint="order_executor", reason="headers_too_large") == 3

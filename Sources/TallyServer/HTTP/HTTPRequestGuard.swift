@@ -1,7 +1,8 @@
 import NIOCore
 import TallySystem
 
-/// Bounds what one HTTP client can hold: request headers of at most 8 KiB (431 beyond), a
+/// Bounds what one HTTP client can hold: request headers (request line, header lines and the
+/// blank line ending them) of at most 8 KiB (431 beyond), a
 /// request complete within 10 s of its first byte (a slowloris client is closed), and a
 /// keep-alive connection idle at most 60 s. Sits between TLS and the HTTP decoder and passes
 /// every byte through unchanged; `HTTPEndpointHandler` tells it, by outbound user events, when
@@ -90,7 +91,9 @@ final class HTTPRequestGuard: ChannelDuplexHandler {
                 headerBytes += 1
                 i = view.index(after: i)
             }
-            if terminator < 4 && headerBytes > limits.maxHeaderBytes {
+            // Checked whether or not this read also ended the header block: a whole request in
+            // one read is held to the limit like one that trickles in.
+            if headerBytes > limits.maxHeaderBytes {
                 refuse(
                     context, status: "431 Request Header Fields Too Large", reason: .headersTooLarge,
                     detail: "over \(limits.maxHeaderBytes) bytes of headers")
