@@ -62,6 +62,9 @@ struct Load: ParsableCommand {
     }
 
     /// A positive duration (`DurationText`: 500ms, 10s, 1m, 1h).
+    /// The most prebuilt lines a run may hold (1 GiB: 10M tagged series).
+    static let maxPacketBytes = 1 << 30
+
     static func seconds(_ text: String) -> Double? {
         DurationText.seconds(text).flatMap { $0 > 0 ? $0 : nil }
     }
@@ -94,10 +97,21 @@ struct Load: ParsableCommand {
         let seconds = Load.seconds(duration)!
         let adminTarget: (String, Int)? = admin == "none" ? nil : try TallyAddress.hostPort(admin)
 
-        // Packets: consecutive series per packet, enough packets to cover every series (capped
-        // at 16384 packets per sender, so huge series counts reuse a window of them).
-        let packetCount = min((series + linesPerPacket - 1) / linesPerPacket, 16_384)
-        let covered = min(series, packetCount * linesPerPacket)
+        // Packets: consecutive series per packet, enough packets to cover every series, built
+        // before the clock starts. What that would take past `maxPacketBytes` is refused, not
+        // quietly cut to fewer series.
+        let packetCount = (series + linesPerPacket - 1) / linesPerPacket
+        let lineBytes = Load.line(shape: shape, series: series - 1, service: service, identityTag: identityTag).utf8
+            .count
+        let estimate = (lineBytes + 1) * packetCount * linesPerPacket
+        guard estimate <= Load.maxPacketBytes else {
+            throw CleanExit.failure(
+                code: 64,
+                "tally: --series \(series) needs about \(estimate >> 20) MiB of prebuilt lines; at most "
+                    + "\(Load.maxPacketBytes >> 20) MiB (about \(Load.maxPacketBytes / (lineBytes + 1)) series of this shape)"
+            )
+        }
+        let covered = series
         let stream = !address.isDatagram
         var packets: [[UInt8]] = []
         packets.reserveCapacity(packetCount)
@@ -129,25 +143,33 @@ struct Load: ParsableCommand {
                 var mine = 0
                 var unsent = 0
                 let deadline = start + seconds
+                // With a rate, a batch is at most ~10 ms of lines, so the run ends on time
+                // (a batch of 64 packets of 20 lines is 1.28 s at 1000 lines/s).
+                let thisBatch = rateLimit.map { max(1, min(batch, Int($0 * 0.01) / linesPerPacket)) } ?? batch
                 while true {
                     let t = Load.now()
                     if t >= deadline { break }
-                    for i in 0..<batch {
+                    for i in 0..<thisBatch {
                         ptrs[i] = UnsafeRawPointer(pool.base + pool.offsets[next])
                         lens[i] = pool.lengths[next]
                         next += 1
                         if next == packetCount { next = 0 }
                     }
                     let n = ptrs.withUnsafeBufferPointer { p in
-                        lens.withUnsafeBufferPointer { l in connection.sendBatch(p, lengths: l) }
+                        lens.withUnsafeBufferPointer { l in
+                            connection.sendBatch(
+                                UnsafeBufferPointer(rebasing: p[0..<thisBatch]),
+                                lengths: UnsafeBufferPointer(rebasing: l[0..<thisBatch]))
+                        }
                     }
                     mine += n
-                    unsent += batch - n
+                    unsent += thisBatch - n
                     // The packets not sent go first next time. A batch may be longer than the
                     // packet list (64 datagrams, 50 packets for 1000 series of 20 lines).
-                    if n < batch { next = ((next - (batch - n)) % packetCount + packetCount) % packetCount }
+                    if n < thisBatch { next = ((next - (thisBatch - n)) % packetCount + packetCount) % packetCount }
                     if let rateLimit {
-                        let due = start + Double(mine * linesPerPacket) / rateLimit
+                        // Never past the deadline: the last batch's wait is cut short there.
+                        let due = min(start + Double(mine * linesPerPacket) / rateLimit, deadline)
                         let wait = due - Load.now()
                         if wait > 0 {
                             var ts = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - Double(Int(wait))) * 1e9))

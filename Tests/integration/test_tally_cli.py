@@ -76,3 +76,27 @@ def test_load_to_a_port_nobody_listens_on_says_so_and_does_not_crash():
     assert p.returncode == 0, p.stderr[-2000:]
     assert "refused" in p.stderr and f"127.0.0.1:{port}" in p.stderr, p.stderr
     assert re.search(r"^RESULT sent_lines=\d+ ", p.stdout, re.M), p.stdout
+
+
+def test_load_stops_at_its_duration_and_keeps_its_rate():
+    """At 1000 lines/s a batch of 64 packets of 20 lines is 1.28 s: 300ms ran 1.28 s."""
+    with Tallyd(services=["order_executor"]) as d:
+        for duration, seconds in [("300ms", 0.3), ("2s", 2.0)]:
+            p = tally("load", "--udp", f"127.0.0.1:{d.udp_port}", "--rate", "1000", "--series", "10",
+                      "--duration", duration, "--admin", "none", timeout=30)
+            assert p.returncode == 0, p.stderr
+            r = dict(kv.split("=") for kv in re.search(r"^RESULT (.*)$", p.stdout, re.M).group(1).split())
+            assert seconds <= float(r["seconds"]) < seconds + 0.15, p.stdout
+            assert abs(int(r["sent_lines"]) - 1000 * seconds) <= 40, p.stdout
+
+
+def test_load_covers_every_series_it_is_asked_for_or_refuses():
+    """400,000 series of 20 lines are 20,000 packets: the old cap of 16,384 made 327,680."""
+    port = free_port()
+    p = tally("load", "--udp", f"127.0.0.1:{port}", "--series", "400000", "--duration", "100ms",
+              "--admin", "none", timeout=60)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "400000 series" in p.stdout, p.stdout
+    p = tally("load", "--udp", f"127.0.0.1:{port}", "--series", "100000000", "--duration", "100ms",
+              "--admin", "none", timeout=60)
+    assert p.returncode == 64 and "--series 100000000 needs about" in p.stderr, p.stderr
