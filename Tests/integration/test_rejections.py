@@ -21,6 +21,8 @@ CASES = [
     ("orders_placed_total:1|c|#order_type:limit,symbol:B,side:buy", "no_service"),
     ("orders_placed_total:1|c|#service:nobody,order_type:limit,symbol:B,side:buy", "unknown_service"),
     ("order_executor.orders_placed_total:1|c|#service:risk_manager,order_type:limit,symbol:B,side:buy", "service_mismatch"),
+    ("orders_placed_total:1|c|#service:risk_manager,service:order_executor,order_type:limit,symbol:B,side:buy",
+     "service_mismatch"),  # a duplicated identity tag naming two services is refused, not last-wins
     ("orders_placed_total:1|g|#service:order_executor,order_type:limit,symbol:B,side:buy", "type_mismatch"),
     ("http_request_size_bytes:12|ms|#service:order_executor,method:GET,path:/", "unit_mismatch"),
     ("orders_placed_total:1|c|#service:order_executor,order_type:limit", "missing_label"),
