@@ -105,14 +105,18 @@ struct Tallyd: AsyncParsableCommand {
             return
         }
         if let path = checkConfig {
+            if let configPath {
+                Self.fail(
+                    "--check-config \(path) checks that file; --config \(configPath) would be ignored: give one of them "
+                        + "(tallyd --check-config FILE)", code: 64)
+            }
             // Everything start-up would check before binding, and nothing that makes a thread.
             do {
                 var config = try Self.load(path)
                 if let webConfigFile { config.webConfigFile = webConfigFile }
                 let loaded = try LoadedConfig(config)
                 for warning in loaded.warnings { StandardError.print("tallyd: warning: \(warning)") }
-                print(
-                    "\(path): ok (\(loaded.config.services.count) services, \(loaded.config.udp.count) UDP listeners)")
+                print("\(path): ok (\(Self.summary(loaded.config)))")
                 return
             } catch {
                 Self.fail("\(error)")
@@ -166,10 +170,18 @@ struct Tallyd: AsyncParsableCommand {
         try TallyConfig.parse(yaml: try FileText.read(path), source: path)
     }
 
-    static func fail(_ message: String) -> Never {
+    static func fail(_ message: String, code: Int32 = 1) -> Never {
         StandardError.print("tallyd: \(message)")
         Systemd.notify("STATUS=failed: \(message)")
-        Glibc.exit(1)
+        Glibc.exit(code)
+    }
+
+    /// What --check-config found: `6 services; ingest 1 UDP, 1 TCP, 1 Unix; 7 HTTP endpoints`.
+    static func summary(_ config: TallyConfig) -> String {
+        let http = config.services.count + (config.admin == nil ? 0 : 1)
+        return "\(config.services.count) services; ingest \(config.udp.count) UDP, \(config.tcp.count) TCP, "
+            + "\(config.unix.count) Unix; \(http) HTTP endpoints (\(config.services.count) /metrics"
+            + (config.admin == nil ? ")" : " and the admin endpoint)")
     }
 }
 

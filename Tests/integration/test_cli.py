@@ -153,3 +153,47 @@ def test_port_zero_everywhere_binds_free_ports_shown_on_the_admin_endpoint(tmp_p
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+def test_config_errors_name_the_file_line_and_key_for_files_and_sockets(tmp_path):
+    """A missing catalogue or web config, and a Unix socket's unknown service, are reported at
+    the key that names them (they came without a line, or under `ingest`)."""
+    cases = [
+        ("# the catalogue\ncatalogue: /nonexistent/families.yaml\n",
+         ":2: catalogue: cannot read /nonexistent/families.yaml: No such file or directory"),
+        ("web_config_file: /nonexistent/web.yml\n",
+         ":1: web_config_file: cannot read /nonexistent/web.yml: No such file or directory"),
+        (f"ingest:\n  unix:\n    - path: {tmp_path}/a.sock\n    - path: {tmp_path}/b.sock\n      service: nobody\n",
+         ":5: ingest.unix[1].service: 'nobody' is not one of the configured services"),
+    ]
+    for i, (text, expected) in enumerate(cases):
+        cfg = tmp_path / f"c{i}.yaml"
+        cfg.write_text(text)
+        r = run("--check-config", str(cfg))
+        assert r.returncode == 1 and f"tallyd: {cfg}{expected}" in r.stderr, r.stderr
+
+
+def test_check_config_refuses_what_startup_refuses_and_counts_every_listener(tmp_path):
+    regular = tmp_path / "not-a-socket"
+    regular.write_text("data")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"ingest:\n  unix:\n    - path: {regular}\n")
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 1, r.stdout
+    assert f"{cfg}:3: ingest.unix[0].path: {regular} is a file that is not a socket" in r.stderr, r.stderr
+    # Startup refuses the same config, for the same reason.
+    r = run("--config", str(cfg))
+    assert r.returncode == 1 and "not a socket" in r.stderr, r.stderr
+    assert regular.read_text() == "data"
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(f"ingest:\n  udp: [127.0.0.1:0]\n  tcp: [127.0.0.1:0]\n  unix:\n    - path: {tmp_path}/i.sock\n")
+    r = run("--check-config", str(ok))
+    assert r.returncode == 0, r.stderr
+    assert "6 services; ingest 1 UDP, 1 TCP, 1 Unix; 7 HTTP endpoints" in r.stdout, r.stdout
+
+
+def test_config_and_check_config_together_is_an_error_not_a_silent_choice(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("heartbeat_timeout: 10s\n")
+    r = run("--config", str(tmp_path / "other.yaml"), "--check-config", str(cfg))
+    assert r.returncode == 64 and "--config" in r.stderr and "would be ignored" in r.stderr, r.stderr

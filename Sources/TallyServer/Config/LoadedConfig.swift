@@ -26,6 +26,9 @@ public struct LoadedConfig: Sendable, Equatable {
     public init(_ config: TallyConfig) throws {
         let catalogue: Catalogue
         if let path = config.cataloguePath {
+            guard access(path, R_OK) == 0 else {
+                throw config.locations.error("catalogue", "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
             catalogue = try CatalogueLoader.parse(yaml: try FileText.read(path), source: path)
         } else {
             catalogue = CatalogueLoader.embedded()
@@ -73,6 +76,13 @@ public struct LoadedConfig: Sendable, Equatable {
             let directory = socket.path.split(separator: "/", omittingEmptySubsequences: false).dropLast()
                 .joined(separator: "/")
             var st = stat()
+            // Start-up replaces a stale socket, never anything else: a file or a directory at
+            // the path stops it, so it stops --check-config too.
+            if lstat(socket.path, &st) == 0, st.st_mode & S_IFMT != S_IFSOCK {
+                let what = st.st_mode & S_IFMT == S_IFDIR ? "a directory" : "a file that is not a socket"
+                throw config.locations.error(
+                    "ingest.unix[\(i)].path", "\(socket.path) is \(what); tallyd only replaces a stale socket there")
+            }
             if !directory.isEmpty, stat(directory, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR {
                 throw config.locations.error(
                     "ingest.unix[\(i)].path",

@@ -166,7 +166,11 @@ public struct TallyConfig: Sendable, Equatable {
                     guard socket.path.hasPrefix("/"), socket.path.utf8.count < 108 else {
                         throw path.error("must be an absolute path shorter than 108 bytes")
                     }
-                    if let s = u["service"], !s.isNull { socket.service = try s.string() }
+                    mark(item)
+                    if let s = u["service"], !s.isNull {
+                        socket.service = try s.string()
+                        mark(s)
+                    }
                     if let g = u["group"], !g.isNull {
                         socket.group = try g.string()
                         mark(g)
@@ -224,6 +228,7 @@ public struct TallyConfig: Sendable, Equatable {
         var webConfigFile = defaults?.webConfigFile
         if let node = top["web_config_file"] {
             webConfigFile = node.isNull ? nil : try node.string()
+            mark(node)
             if webConfigFile?.isEmpty == true { throw node.error("give a path, or null for plain HTTP") }
         }
         var admin = defaults?.admin
@@ -254,7 +259,10 @@ public struct TallyConfig: Sendable, Equatable {
             guard !services.isEmpty else { throw node.error("at least one service is needed") }
         }
         var cataloguePath = defaults?.cataloguePath
-        if let node = top["catalogue"] { cataloguePath = node.isNull ? nil : try node.string() }
+        if let node = top["catalogue"] {
+            cataloguePath = node.isNull ? nil : try node.string()
+            mark(node)
+        }
         var policy = defaults?.unknownFamilies ?? .accept
         if let node = top["unknown_families"] {
             let s = try node.string()
@@ -358,14 +366,20 @@ public struct TallyConfig: Sendable, Equatable {
                 throw servicesNode.error("service '\(s.name)' is listed twice")
             }
         }
-        for u in unix {
+        for (i, u) in unix.enumerated() {
+            // At the entry's own key and line (the defaults' sockets have none).
+            func error(_ key: String, _ problem: String) -> ConfigError {
+                let line = lines[key] ?? lines["ingest.unix[\(i)]"]
+                return ConfigError(source: source, line: line ?? top["ingest"]?.line, key: key, problem: problem)
+            }
             if let s = u.service, !seenNames.contains(s) {
-                throw (top["ingest"] ?? root).error(
-                    "unix socket \(u.path): service '\(s)' is not one of the configured services")
+                throw error(
+                    "ingest.unix[\(i)].service", "'\(s)' is not one of the configured services (socket \(u.path))")
             }
             for s in u.peerIdentity?.services ?? [] where !seenNames.contains(s) {
-                throw (top["ingest"] ?? root).error(
-                    "unix socket \(u.path): uids/gids map to '\(s)', which is not one of the configured services")
+                throw error(
+                    "ingest.unix[\(i)].identity",
+                    "uids/gids map to '\(s)', which is not one of the configured services (socket \(u.path))")
             }
         }
         if let d = defaultService, !seenNames.contains(d) {
