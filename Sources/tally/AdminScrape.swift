@@ -23,10 +23,28 @@ struct AdminScrape {
             }
         }
         let head = String(decoding: response[..<split], as: UTF8.self)
-        guard head.hasPrefix("HTTP/1."), head.split(separator: "\r\n").first?.contains(" 200") == true else {
-            throw AddressError(message: "admin endpoint \(host):\(port) did not answer 200 to \(path)")
+        let status = head.split(separator: "\r\n").first.map(String.init) ?? ""
+        guard head.hasPrefix("HTTP/1."), status.contains(" 200") else {
+            throw AddressError(message: Self.refusal(status: status, host: host, port: port, path: path))
         }
         return split + 4 <= response.count ? Array(response[(split + 4)...]) : []
+    }
+
+    /// What an answer other than 200 means, and what to do about it.
+    static func refusal(status: String, host: String, port: Int, path: String) -> String {
+        let code = status.split(separator: " ").dropFirst().first.map(String.init) ?? "no HTTP status"
+        let base = "tallyd's admin endpoint \(host):\(port) answered \(code) to GET \(path)"
+        switch code {
+        case "401":
+            return base + ": it asks for basic auth (web_config_file), which tally does not send; "
+                + "read it with curl -u USER (or open its status page) instead"
+        case "400" where status.contains("400"):
+            return base + ": it may expect TLS (web_config_file has tls_server_config); tally speaks plain HTTP"
+        case "no HTTP status":
+            return "tallyd's admin endpoint \(host):\(port) gave no HTTP answer to GET \(path) (TLS? another program?)"
+        default:
+            return base
+        }
     }
 
     static func fetch(host: String, port: Int, timeout: Double = 5) throws -> AdminScrape {

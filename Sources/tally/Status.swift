@@ -93,11 +93,14 @@ enum StatusTable {
     static func render(_ r: StatusReport) -> String {
         var out = "tallyd \(r.version)  \(r.ready ? "ready" : "NOT READY")  up \(Int(r.uptimeSeconds))s  "
         out += "\(num(r.linesPerSecond)) lines/s  \(num(r.rejectsPerSecond)) rejects/s\n\n"
-        out += pad("SERVICE", 22) + pad("STATE", 6) + lpad("LAST", 8) + lpad("LINES/S", 10) + lpad("REJ/S", 8)
+        let serviceWidth = max(22, (r.services.map(\.name.count).max() ?? 0) + 2)
+        out += pad("SERVICE", serviceWidth) + pad("STATE", 6) + lpad("LAST", 8) + lpad("LINES/S", 10) + lpad("REJ/S", 8)
         out += lpad("SERIES", 9) + lpad("LIMIT", 7) + "\n"
         for s in r.services {
             let last = s.lastLineAgeSeconds.map { "\(Int($0))s" } ?? "never"
-            out += pad(s.name, 22) + pad(s.up ? "up" : "down", 6) + lpad(last, 8) + lpad(num(s.linesPerSecond), 10)
+            out +=
+                pad(s.name, serviceWidth) + pad(s.up ? "up" : "down", 6) + lpad(last, 8)
+                + lpad(num(s.linesPerSecond), 10)
             out += lpad(num(s.rejectsPerSecond), 8) + lpad(String(s.series), 9)
             out += lpad("\(Int((s.seriesShare * 100).rounded()))%", 7) + "\n"
         }
@@ -108,7 +111,12 @@ enum StatusTable {
             if let e = f.example { out += "    e.g. " + String(e.prefix(70)) + "\n" }
         }
         out += "\nLISTENERS\n"
-        for l in r.listeners { out += "  " + pad(l.listener, 28) + pad(l.protocol, 6) + l.address + "\n" }
+        // As wide as the longest name, plus a gap: services.market_data_service is 28 characters.
+        let listenerWidth = max(28, (r.listeners.map(\.listener.count).max() ?? 0) + 2)
+        let protocolWidth = max(6, (r.listeners.map(\.protocol.count).max() ?? 0) + 2)
+        for l in r.listeners {
+            out += "  " + pad(l.listener, listenerWidth) + pad(l.protocol, protocolWidth) + l.address + "\n"
+        }
         for d in r.kernelDrops where d.drops > 0 { out += "  kernel dropped \(d.drops) datagrams on UDP \(d.port)\n" }
         out += "\nCONFIG  \(r.reload.configPath ?? "embedded default"): "
         if r.reload.lastAttemptTime == nil {

@@ -21,6 +21,11 @@ def test_unknown_path_is_404_and_other_methods_405(tallyd):
     assert status == 200 and body == "" and int(headers["Content-Length"]) > 0
     status, _, _ = http_get(port, "/metrics?debug=1")
     assert status == 200
+    # The admin endpoint's 404 lists what it does serve (it said only /metrics).
+    status, _, body = http_get(tallyd.admin_port, "/nope")
+    assert status == 404
+    for path in ["/ ", "/api/v1/status", "/metrics", "/-/healthy", "/-/ready", "POST /-/reload"]:
+        assert path in body, body
 
 
 def test_keep_alive_connection_serves_several_scrapes(tallyd):

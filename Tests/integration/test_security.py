@@ -69,6 +69,10 @@ def test_basic_auth_challenges_refuses_counts_and_admits():
         assert d.admin_value("tally_http_refused_total", endpoint="order_executor", reason="auth_rate_limited") >= 1
         # The right password still works (it is remembered, so it costs no bcrypt).
         assert http_get(port, auth=("prometheus", "s3cret"))[0] == 200
+        # tally status names the 401 and what to do (it said "did not answer 200").
+        p = subprocess.run([TALLY, "status", "--admin", f"127.0.0.1:{d.admin_port}"], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 1 and "answered 401" in p.stderr and "basic auth" in p.stderr, p.stderr
 
 
 def test_bad_web_configs_are_refused_with_key_and_line(tmp_path):

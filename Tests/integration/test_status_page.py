@@ -1,6 +1,7 @@
 """The status page in a real headless browser (Debian's chromium), the JSON it is built from,
 and `tally status` / `tally top` reading the same JSON."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -117,6 +118,10 @@ def test_status_json_and_the_cli():
         assert table.returncode == 0, table.stderr
         assert "order_executor" in table.stdout and "cardinality_limit" in table.stdout
         assert max(len(line) for line in table.stdout.splitlines()) <= 80
+        # Every listener's name stands apart from its protocol (services.market_data_service ran into it).
+        for line in table.stdout.split("LISTENERS\n")[1].split("\n\n")[0].splitlines():
+            if not line.startswith("  kernel"):
+                assert re.match(r"^  \S+\s{2,}\S+\s+\S+", line), line
         raw = subprocess.run([TALLY, "status", "--json", "--admin", f"127.0.0.1:{d.admin_port}"],
                              capture_output=True, text=True, timeout=30)
         assert json.loads(raw.stdout)["services"]

@@ -160,8 +160,14 @@ final class HTTPEndpointHandler: ChannelInboundHandler {
                 handler.value.write(response, head: head, context: ctx.value)
             }
         case nil:
-            write(.text("404 not found: \(name) serves /metrics\n", status: .notFound), head: head, context: context)
+            write(.text("404 not found: \(serves)\n", status: .notFound), head: head, context: context)
         }
+    }
+
+    /// What a 404 says this endpoint serves.
+    private var serves: String {
+        guard endpoint == "admin" else { return "\(name) serves /metrics" }
+        return "\(name) serves / (the status page), /api/v1/status, /metrics, /-/healthy, /-/ready and POST /-/reload"
     }
 
     /// Bodies smaller than this go as they are: compressing them saves nothing worth the time.
