@@ -242,10 +242,6 @@ public final class FamilyTable: Sendable {
                     return .found(target)
                 }
             }
-            guard create else { return .absent }
-            guard s.undocumentedCount < maxFamilies else {
-                return .rejected(.cardinalityLimit, "already \(maxFamilies) undocumented families")
-            }
             let family = FamilyDescriptor(
                 name: canonical, type: type,
                 help: "Undocumented metric received over StatsD as '\(sanitized)' (not in the catalogue).",
@@ -255,6 +251,12 @@ public final class FamilyTable: Sendable {
             for name in family.exposedNames where s.exposedNames.contains(name) {
                 return .rejected(
                     .nameConflict, "'\(canonical)' would expose '\(name)', which another family already exposes")
+            }
+            // A name that cannot be made is refused as such even when it will not be made (its
+            // line's service is wrong): the reason must not depend on which lines came first.
+            guard create else { return .absent }
+            guard s.undocumentedCount < maxFamilies else {
+                return .rejected(.cardinalityLimit, "already \(maxFamilies) undocumented families")
             }
             let id = Self.appendUndocumented(&s, family)
             Self.addAlias(&s, raw, id, hash: hash)

@@ -72,16 +72,10 @@ extension FoldState {
                 continue
             }
             if tag.role != TagRole.label.rawValue { continue }
-            let raw = UnsafeRawBufferPointer(rebasing: line[tag.key])
-            guard let name = MetricName.sanitizeLabel(raw) else {
-                return LineError(
-                    .invalidLabelName,
-                    "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(info.name)'")
-            }
-            guard !MetricName.isReservedLabel(name) else {
-                return LineError(
-                    .invalidLabelName,
-                    "tag '\(name)' is reserved (le: histogram buckets, quantile: summaries) in every family; rename it")
+            let name: String
+            switch Self.labelName(UnsafeRawBufferPointer(rebasing: line[tag.key]), of: info.name) {
+            case .success(let n): name = n
+            case .failure(let e): return e
             }
             if tag.value.isEmpty { continue }  // an empty label value is the same as no label
             var label = name  // drop_labels names the sanitized label name
@@ -101,6 +95,43 @@ extension FoldState {
             appendKey(byte: 1)
             appendKey(UnsafeRawBufferPointer(rebasing: line[p.value]))
             appendKey(byte: 0)
+        }
+        return nil
+    }
+
+    /// The label an undocumented family's tag becomes, or why it cannot become one.
+    static func labelName(_ raw: UnsafeRawBufferPointer, of family: @autoclosure () -> String) -> Result<
+        String, LineError
+    > {
+        guard let name = MetricName.sanitizeLabel(raw) else {
+            return .failure(
+                LineError(
+                    .invalidLabelName,
+                    "tag '\(LogEscaper.escape(raw, limit: 64))' cannot be a label name of '\(family())'"))
+        }
+        guard !MetricName.isReservedLabel(name) else {
+            return .failure(
+                LineError(
+                    .invalidLabelName,
+                    "tag '\(name)' is reserved (le: histogram buckets, quantile: summaries) in every family; rename it")
+            )
+        }
+        return .success(name)
+    }
+
+    /// What is wrong with the labels of a line whose family does not exist yet and will not be
+    /// made for it (its service is wrong): the same tag checks as `undocumentedKey`, so the line
+    /// is refused for the same reason whether or not another line made the family first.
+    mutating func labelProblemOfAbsentFamily(_ line: UnsafeRawBufferPointer, name: Range<Int>) -> LineError? {
+        for t in 0..<tagList.count {
+            let tag = tagList[t]
+            guard tag.hasValue, tag.role == TagRole.label.rawValue else { continue }
+            if case .failure(let e) = Self.labelName(
+                UnsafeRawBufferPointer(rebasing: line[tag.key]),
+                of: MetricName.sanitize(UnsafeRawBufferPointer(rebasing: line[name])))
+            {
+                return e
+            }
         }
         return nil
     }

@@ -490,7 +490,10 @@ struct FoldState {
             familyID = id
             lineFamily = id
         case .rejected(let reason, let detail): return LineError(reason, detail)
-        case .absent: return serviceError.map { error($0, line) }
+        case .absent:
+            // Not made, as the service is wrong; what is wrong with the line itself comes first,
+            // as it does once another line has made the family.
+            return labelProblemOfAbsentFamily(line, name: nameRange) ?? serviceError.map { error($0, line) }
         }
         let info = self.hot(familyID)
         guard info.type.accepts(parsed.kind) else {

@@ -131,3 +131,31 @@ def test_sample_rates(tallyd):
     assert tallyd.value("order_executor", "orders_placed_total", order_type="limit", symbol="BTCUSDT", side="buy") == pytest.approx(10)
     assert tallyd.value("order_executor", "order_execution_duration_seconds_count", order_type="market") == 4
     assert tallyd.value("order_executor", "order_execution_duration_seconds_sum", order_type="market") == pytest.approx(0.8)
+
+
+ORDER_CASES = [
+    # line, its reason (what is wrong with the line itself comes before its service)
+    ("x:1|c|#bad!tag:1", "invalid_label_name"),
+    ("y:1|c|#le:1", "invalid_label_name"),
+    ("http_request_duration_seconds_bucket:1|g", "name_conflict"),
+    ("http_request_duration_seconds_bucket:1|g|#service:nobody", "name_conflict"),
+]
+
+
+@pytest.mark.parametrize("line,reason", ORDER_CASES, ids=[l for l, _ in ORDER_CASES])
+def test_the_refusal_reason_does_not_depend_on_which_lines_came_first(line, reason):
+    """On a fresh daemon with no default_service these were no_service (or unknown_service);
+    once the family existed, the same line was refused for what is wrong with it."""
+    with Tallyd() as d:
+        d.send(line)
+        wait_until(lambda: sum(d.rejected(r) for r in ["no_service", "unknown_service", reason]) == 1,
+                   what="the refusal")
+        assert d.rejected(reason) == 1, d.output()
+        # Now with the family made by a good line of the same name: the same reason.
+        name = line.split(":")[0]
+        if reason == "invalid_label_name":
+            d.send(f"order_executor.{name}:1|c")
+            wait_until(lambda: d.admin_value("tally_lines_accepted_total", transport="udp") == 1, what="made")
+            d.send(line)
+            wait_until(lambda: d.rejected(reason) == 2, what="the same reason again")
+        assert d.rejected("no_service") == 0 and d.rejected("unknown_service") == 0
