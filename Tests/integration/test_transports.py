@@ -210,3 +210,20 @@ def test_a_reload_that_adds_the_first_unix_socket_gives_the_same_warning():
         d.send_unix("ingest", "risk_manager.reloaded_unix:1|c")
         wait_until(lambda: d.value("risk_manager", "reloaded_unix_total") == 1, what="the line over the new socket")
         assert_unix_queue_advice(d.output())
+
+
+def test_a_receive_buffer_the_kernel_caps_is_warned_about_once_per_boot(tmp_path):
+    """Every start on a host whose net.core.rmem_max is below the asked buffer warned; now the
+    first start since boot warns and later ones note it at info level."""
+    with open("/proc/sys/net/core/rmem_max") as f:
+        rmem_max = int(f.read())
+    asked = rmem_max * 2
+    env = {"RUNTIME_DIRECTORY": str(tmp_path)}
+    levels = []
+    for _ in range(2):
+        with Tallyd(services=["risk_manager"], ingest_yaml=f"  udp_receive_buffer: {asked}\n", env=env) as d:
+            wait_until(lambda: "receive buffer of UDP" in d.output(), what="the receive buffer line")
+            line = next(l for l in d.output().splitlines() if "receive buffer of UDP" in l)
+            levels.append("warning" if " warning " in line else "info" if " info " in line else line)
+            assert "net.core.rmem_max" in line
+    assert levels == ["warning", "info"], levels
