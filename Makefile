@@ -115,6 +115,8 @@ install-files:
 	    sed -e 's#/usr/local/bin/tallyd#$(PREFIX)/bin/tallyd#g' -e 's#/etc/tally/#$(SYSCONFDIR)/tally/#g' \
 	        systemd/tally.service.d/$$f.conf.example > $(DESTDIR)$(UNITDIR)/tally.service.d/$$f.conf.example; done
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/tally/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/tally/docs
+	install -m 0644 docs/*.md docs/status-page.png $(DESTDIR)$(PREFIX)/share/doc/tally/docs/
 	install -D -m 0644 docs/man/tallyd.8 $(DESTDIR)$(PREFIX)/share/man/man8/tallyd.8
 	install -D -m 0644 docs/man/tally.1 $(DESTDIR)$(PREFIX)/share/man/man1/tally.1
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tally/tallyd.yaml ]; then \

@@ -45,7 +45,7 @@ struct Tallyd: AsyncParsableCommand {
 
             LIMITS: limits.max_series_per_family/_per_service refuse new series,
               limits.ttl expires silent ones, limits.families.<name>.drop_labels
-              aggregates unique-id labels away (see README "Limits, by example").
+              aggregates unique-id labels away (docs/configuration.md, "Limits, by example").
 
             SIGNALS: SIGHUP (or POST /-/reload on the admin port) re-reads
               --config and applies all of it live: listeners, services, limits,
@@ -83,7 +83,7 @@ struct Tallyd: AsyncParsableCommand {
         name: .customLong("web.config.file"),
         help: ArgumentHelp(
             "exporter-toolkit web config (TLS, basic auth, headers) for every HTTP endpoint (overrides "
-                + "web_config_file in the config). See README: Securing tallyd.",
+                + "web_config_file in the config). See docs/security.md.",
             valueName: "file"))
     var webConfigFile: String?
 

@@ -161,7 +161,7 @@ def test_man_pages_and_completions_are_installed(installed):
     files = installed.sh("dpkg -L tally").stdout.split()
     for f in ["/usr/share/bash-completion/completions/tally", "/usr/share/zsh/vendor-completions/_tallyd",
               "/usr/share/fish/vendor_completions.d/tally.fish", "/usr/share/doc/tally/copyright",
-              "/usr/share/doc/tally/changelog.gz", "/usr/share/tally/prometheus/prometheus.yml",
+              "/usr/share/doc/tally/changelog.gz", "/usr/share/doc/tally/docs/configuration.md", "/usr/share/tally/prometheus/prometheus.yml",
               "/lib/systemd/system/tally.service", "/lib/systemd/system/tally.socket"]:
         assert f in files, f
     assert any(f.startswith("/usr/share/tally/grafana/") and f.endswith(".json") for f in files)

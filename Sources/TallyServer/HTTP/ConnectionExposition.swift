@@ -8,7 +8,7 @@ enum ConnectionExposition {
         let counts = serving.refusals.all
         w.header(
             name: "tally_http_refused_total",
-            help: "HTTP connections and requests refused, by endpoint and reason (see README: Securing tallyd).",
+            help: "HTTP connections and requests refused, by endpoint and reason (see docs/security.md).",
             type: .counter)
         for endpoint in endpoints {
             for reason in HTTPRefusals.Reason.allCases {
