@@ -51,9 +51,11 @@ test: deps-test embed lint
 	$(SWIFT) test --skip-build
 	TALLYD=$(CURDIR)/.build/debug/tallyd TALLY=$(CURDIR)/.build/debug/tally $(PYTEST) -q Tests/integration
 
-## The house style (.swift-format: 4 spaces, 120 columns); `make format` applies it.
-lint:
+## The house style (.swift-format: 4 spaces, 120 columns; `make format` applies it), and ruff
+## (ruff.toml) over the Python: the test kit, the scripts, the client.
+lint: deps-test
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(VENV)/bin/ruff check Tests scripts clients/python
 
 format:
 	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift

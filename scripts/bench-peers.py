@@ -22,7 +22,6 @@ tallyd sees on a systemd host; BENCH_NETNS=0 measures on the host as it is.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -120,8 +119,8 @@ def sample_value(line):
 
 
 def sum_samples(text, name):
-    return sum(sample_value(l) for l in text.splitlines()
-               if l.startswith(name) and len(l) > len(name) and l[len(name)] in " {")
+    return sum(sample_value(line) for line in text.splitlines()
+               if line.startswith(name) and len(line) > len(name) and line[len(name)] in " {")
 
 
 def wait_http(port, proc, what):

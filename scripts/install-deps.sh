@@ -32,14 +32,14 @@ fi
 
 if [ "$mode" = test ]; then
   venv=.build/venv
-  stamp=$venv/.tally-deps-5
+  stamp=$venv/.tally-deps-6
   if [ ! -f "$stamp" ]; then
     echo "install-deps: Python venv in $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check \
       "datadog>=0.49" "statsd>=4.0" "prometheus-client>=0.19" "pytest>=7.4" "PyYAML>=6" \
-      "setuptools>=61" "wheel" "bcrypt>=4" "build>=1"
+      "setuptools>=61" "wheel" "bcrypt>=4" "build>=1" "ruff==0.17.6"
     touch "$stamp"
   fi
 fi

@@ -311,7 +311,7 @@ def machine():
                 break
     swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
-            "swift": next((l for l in swift if "Swift version" in l), "?").strip(),
+            "swift": next((line for line in swift if "Swift version" in line), "?").strip(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 

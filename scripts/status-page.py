@@ -23,10 +23,10 @@ with Tallyd(extra_yaml="limits: {families: {position_pnl_usd: 50}}\n") as d:
         lines.append(f"http_requests_total:1|c|#service:api_gateway,method:GET,path:/api/v1/x{i % 5},status:200")
         lines.append(f"db_connections_total:{i % 9}|g|#service:risk_manager")
         lines.append(f"position_pnl_usd:{i}|g|#service:risk_manager,position_id:p{i * 3},symbol:BTC")
-        lines.append(f"data_points_collected_total:5|c|#service:market_data_service,collector_name:binance,"
-                     f"source:binance,data_type:klines")
-        lines.append(f"strategy_signals_total:1|c|#service:strategy_service,strategy_id:momentum_v1,"
-                     f"symbol:BTCUSDT,signal_type:buy")
+        lines.append("data_points_collected_total:5|c|#service:market_data_service,collector_name:binance,"
+                     "source:binance,data_type:klines")
+        lines.append("strategy_signals_total:1|c|#service:strategy_service,strategy_id:momentum_v1,"
+                     "symbol:BTCUSDT,signal_type:buy")
     lines += ["orders_placed_total:1|g|#service:order_executor", "x:NaN|c",
               "http_requests_total:1|c|#service:api_gateway,method:GET"]
     for n in range(0, len(lines), 20):

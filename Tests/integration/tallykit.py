@@ -334,7 +334,7 @@ class Tallyd:
     def admin_sum(self, name, **labels):
         """The sum of `name` over every series whose labels include `labels`."""
         want = set(labels.items())
-        return sum(v for (n, l), v in self.samples(None).items() if n == name and want <= set(l))
+        return sum(v for (n, labels), v in self.samples(None).items() if n == name and want <= set(labels))
 
     def rejected(self, reason, service=None):
         """Refusals of `reason` (of every service, or of `service`; "" = no identity)."""

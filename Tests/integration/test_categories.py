@@ -1,7 +1,6 @@
 """Every documented category, sent through real StatsD clients, served on the right port."""
 import statsd
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import assert_valid_exposition, catalogue_families, lines_for_all_families, wait_until
 
 

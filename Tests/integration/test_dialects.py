@@ -1,6 +1,5 @@
 """StatsD dialects and DogStatsD extras, sent by real clients and raw sockets."""
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import Tallyd, assert_valid_exposition, http_get, wait_until
 
 

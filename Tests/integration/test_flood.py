@@ -7,7 +7,6 @@ import socket
 
 import statsd
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import Tallyd, assert_parseable_exposition, wait_until
 
 UDP_GARBAGE, UNIX_GARBAGE, TCP_GARBAGE = 50_000, 30_000, 20_000

@@ -6,7 +6,6 @@ import json
 import os
 
 import yaml
-
 from tallykit import ROOT
 
 GRAFANA = os.path.join(ROOT, "config", "grafana")

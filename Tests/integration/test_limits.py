@@ -3,7 +3,6 @@ import subprocess
 
 import statsd
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import TALLYD, Tallyd, assert_valid_exposition, wait_until
 
 

@@ -5,7 +5,6 @@ import urllib.request
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
-
 from tallykit import Tallyd, catalogue_families, lines_for_all_families
 
 # What Prometheus 2.42 sends.

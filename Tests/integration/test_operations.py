@@ -1,6 +1,5 @@
 """The admin endpoint at 3 a.m.: health and readiness, reload over HTTP, one scrape job for
 every service, and self-metrics that name the culprit, all against the real daemon."""
-import os
 import signal
 import socket
 import subprocess

@@ -5,8 +5,7 @@ import os
 import socket
 
 import pytest
-
-from tallykit import Tallyd, wait_until
+from tallykit import Tallyd
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to setuid the senders to other uids")
 
@@ -57,6 +56,7 @@ def test_each_sender_lands_as_its_service_and_strangers_are_refused():
 
 def test_peer_identity_config_mistakes_are_refused(tmp_path):
     import subprocess
+
     from tallykit import TALLYD
     cases = [
         ("{path: /tmp/x.sock, identity: peer}", "needs uids or gids"),

@@ -4,7 +4,6 @@ import os
 import subprocess
 
 import yaml
-
 from tallykit import ROOT
 
 PROM = os.path.join(ROOT, "config", "prometheus")

@@ -20,7 +20,6 @@ import pytest
 import statsd
 import yaml
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import ROOT, Tallyd, free_port, wait_until
 
 PROMETHEUS = shutil.which("prometheus")

@@ -8,8 +8,7 @@ import sys
 import textwrap
 
 import pytest
-
-from tallykit import ROOT, Tallyd, wait_until
+from tallykit import ROOT, Tallyd
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +199,7 @@ def test_every_helper_records_the_seeds_family(installed, transport):
         lines = int(run_client(installed, addr, EVERY_HELPER))
         d.wait_received(lines, transport=transport)
         assert d.rejected("no_service") == 0
-        assert sum(v for (n, l), v in d.samples(None).items() if n == "tally_lines_rejected_total") == 0
+        assert sum(v for (n, _), v in d.samples(None).items() if n == "tally_lines_rejected_total") == 0
         text = d.scrape("strategy_service")
         families = {f.name: f for f in text_string_to_metric_families(text)}
         samples = d.samples("strategy_service")

@@ -2,7 +2,6 @@
 import re
 
 import pytest
-
 from tallykit import Tallyd, assert_valid_exposition, wait_until
 
 GOOD = "orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT,side:buy"
@@ -142,7 +141,7 @@ ORDER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("line,reason", ORDER_CASES, ids=[l for l, _ in ORDER_CASES])
+@pytest.mark.parametrize("line,reason", ORDER_CASES, ids=[line for line, _ in ORDER_CASES])
 def test_the_refusal_reason_does_not_depend_on_which_lines_came_first(line, reason):
     """On a fresh daemon with no default_service these were no_service (or unknown_service);
     once the family existed, the same line was refused for what is wrong with it."""

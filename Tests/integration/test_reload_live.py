@@ -4,8 +4,8 @@ import signal
 import socket
 import time
 
-from test_operations import post
 from tallykit import Tallyd, free_port, http_get, wait_until
+from test_operations import post
 
 ORDER = "orders_placed_total:1|c|#service:order_executor,order_type:limit,symbol:{s},side:buy"
 

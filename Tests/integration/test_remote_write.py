@@ -11,7 +11,6 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from tallykit import TALLYD, VERSION, Tallyd, free_port, http_get, wait_until
 
 PROMETHEUS = shutil.which("prometheus")

@@ -4,15 +4,12 @@ Prometheus scraping through both, and the bounds against hostile clients (connec
 oversized headers, slowloris) while a normal scrape keeps answering."""
 import os
 import shutil
-import socket
 import ssl
 import subprocess
-import time
 import urllib.error
 
 import bcrypt
 import pytest
-
 from tallykit import TALLY, Tallyd, free_port, http_get, wait_until
 
 OPENSSL = shutil.which("openssl")
@@ -163,7 +160,7 @@ PROMETHEUS = shutil.which("prometheus")
 @pytest.mark.skipif(PROMETHEUS is None, reason="prometheus is not installed (scripts/install-deps.sh test)")
 def test_the_real_prometheus_scrapes_through_tls_and_basic_auth(tmp_path):
     import json
-    import urllib.request
+
     import yaml
     pki = make_pki(str(tmp_path))
     d = Tallyd(services=["order_executor", "risk_manager"],

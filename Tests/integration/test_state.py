@@ -27,7 +27,9 @@ def test_series_survive_a_restart_and_keep_counting(tmp_path):
         # Restored before the endpoints answer: the very first scrape has it.
         after = second.scrape("order_executor")
         assert_valid_exposition(after)
-        strip = lambda t: [l for l in t.splitlines() if not l.startswith(("service_up", "service_start_time", "# HELP service_", "# TYPE service_"))]
+        def strip(t):
+            return [line for line in t.splitlines()
+                    if not line.startswith(("service_up", "service_start_time", "# HELP service_", "# TYPE service_"))]
         assert strip(after) == strip(before)
         assert "restored 4 series from" in second.output()
         assert second.admin_value("tally_state_restored_series") == 4

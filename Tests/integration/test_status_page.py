@@ -1,14 +1,13 @@
 """The status page in a real headless browser (Debian's chromium), the JSON it is built from,
 and `tally status` / `tally top` reading the same JSON."""
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import pytest
-
 from tallykit import TALLY, Tallyd, http_get, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -111,7 +110,7 @@ def test_status_json_and_the_cli():
         reasons = {f["reason"]: f for f in r["refusals"]}
         assert reasons["cardinality_limit"]["last_five_minutes"] == 1
         assert "<script>" in reasons["invalid_label_name"]["example"]
-        assert {l["listener"] for l in r["listeners"]} >= {"ingest.udp[0]", "services.order_executor", "admin"}
+        assert {entry["listener"] for entry in r["listeners"]} >= {"ingest.udp[0]", "services.order_executor", "admin"}
         assert r["ready"] is True and r["version"]
         env = {**os.environ, "TALLY_ADMIN": f"127.0.0.1:{d.admin_port}"}
         table = subprocess.run([TALLY, "status"], capture_output=True, text=True, env=env, timeout=30)

@@ -6,15 +6,13 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 import pytest
-
-from tallykit import ROOT, TALLYD, Tallyd, free_port, http_get, wait_until
+from tallykit import Tallyd, free_port, http_get, wait_until
 
 
 class NotifySocket:

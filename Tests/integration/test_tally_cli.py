@@ -4,7 +4,6 @@ import re
 import subprocess
 
 import pytest
-
 from tallykit import TALLY, Tallyd, free_port, wait_until
 
 LINE = "orders_placed_total:{n}|c|#service:order_executor,order_type:limit,symbol:{sym},side:buy"

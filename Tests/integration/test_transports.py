@@ -4,7 +4,6 @@ import socket
 import subprocess
 
 from datadog.dogstatsd import DogStatsd
-
 from tallykit import TALLYD, Tallyd, http_get, wait_until
 
 GOOD = "orders_filled_total:1|c|#service:order_executor,order_type:limit,symbol:BTCUSDT"
@@ -223,7 +222,7 @@ def test_a_receive_buffer_the_kernel_caps_is_warned_about_once_per_boot(tmp_path
     for _ in range(2):
         with Tallyd(services=["risk_manager"], ingest_yaml=f"  udp_receive_buffer: {asked}\n", env=env) as d:
             wait_until(lambda: "receive buffer of UDP" in d.output(), what="the receive buffer line")
-            line = next(l for l in d.output().splitlines() if "receive buffer of UDP" in l)
+            line = next(x for x in d.output().splitlines() if "receive buffer of UDP" in x)
             levels.append("warning" if " warning " in line else "info" if " info " in line else line)
             assert "net.core.rmem_max" in line
     assert levels == ["warning", "info"], levels

@@ -5,7 +5,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from tallykit import ROOT, TALLYD
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
