@@ -81,8 +81,7 @@ public enum Daemon {
                 remoteWrite: remoteWrite,
                 status: StatusSources(
                     registry: registry, startTime: startTime,
-                    configPath: config.locations.source.isEmpty
-                        || config.locations.source.hasPrefix("<") ? nil : config.locations.source,
+                    configPath: config.locations.origin.path,
                     sampler: sampler, recent: recent, listeners: directory, readiness: readiness, reloads: reloadStats,
                     state: state, remoteWrite: remoteWrite))
             // The admin endpoint first: /-/ready says 503 while the state is restored.

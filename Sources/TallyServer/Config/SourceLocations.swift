@@ -7,6 +7,8 @@
 public struct SourceLocations: Sendable, Equatable {
     public var source: String = ""
     var lines: [String: Int] = [:]
+    /// The embedded copy or the file `source` names.
+    public var origin: ConfigSource = .embedded
 
     public static func == (_: SourceLocations, _: SourceLocations) -> Bool { true }
 

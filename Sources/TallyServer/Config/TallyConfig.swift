@@ -70,7 +70,7 @@ public struct TallyConfig: Sendable, Equatable {
     public static let defaultYAML = EmbeddedConfig.tallydYAML + "\n"
 
     public static func embeddedDefault() -> TallyConfig {
-        try! parse(yaml: defaultYAML, source: "<embedded tallyd.yaml>")
+        try! parse(yaml: defaultYAML, from: .embedded)
     }
 
     static let topLevelKeys = [
@@ -107,14 +107,20 @@ public struct TallyConfig: Sendable, Equatable {
         return identity
     }
 
-    /// Parses and validates; every error names the key and line.
+    /// Parses and validates the file `source`; every error names the key and line.
     public static func parse(yaml: String, source: String) throws(ConfigError) -> TallyConfig {
+        try parse(yaml: yaml, from: .file(source))
+    }
+
+    /// Parses and validates; a file's keys change the embedded defaults, the embedded copy is them.
+    static func parse(yaml: String, from origin: ConfigSource) throws(ConfigError) -> TallyConfig {
+        let source = origin.name
         let root = try ConfigNode.parse(yaml: yaml, source: source)
-        let defaults = source == "<embedded tallyd.yaml>" ? nil : embeddedDefault()
+        let defaults = origin == .embedded ? nil : embeddedDefault()
         // "A file only needs the keys it changes": an empty (or comment-only) file changes none.
         if root.isNull, let defaults {
             var config = defaults
-            config.locations = SourceLocations(source: source)
+            config.locations = SourceLocations(source: source, origin: origin)
             return config
         }
         let top = try root.mapping(allowed: topLevelKeys)
@@ -396,7 +402,7 @@ public struct TallyConfig: Sendable, Equatable {
         config.httpMaxConnections = httpMaxConnections
         config.webConfigFile = webConfigFile
         config.remoteWrite = remoteWrite
-        config.locations = SourceLocations(source: source, lines: lines)
+        config.locations = SourceLocations(source: source, lines: lines, origin: origin)
         try ListenerConflicts.check(config)
         return config
     }
