@@ -61,7 +61,7 @@ public enum Daemon {
             let recent = RecentRejections()
             let sampler = StatusSampler(registry: registry)
             let ingestors = IngestorFactory(registry: registry, config: config, logger: logger, recent: recent)
-            let liveness = Liveness()
+            let heartbeats = Heartbeats()
             let wedge = DebugWedge()
             let serving = HTTPServing(
                 maxConnections: config.httpMaxConnections,
@@ -116,7 +116,7 @@ public enum Daemon {
             }
             let live = LiveListeners(
                 ingest: ingest, http: http, config: config, activation: activation, threads: threads,
-                ingestors: ingestors, liveness: liveness, serving: serving, registry: registry, scrapes: scrapes,
+                ingestors: ingestors, heartbeats: heartbeats, serving: serving, registry: registry, scrapes: scrapes,
                 adminRoute: admin.route, tcpIngestors: tcpIngestors, tcpSettings: tcpSettings, wedge: wedge,
                 logger: logger)
             let entries = live.entries(config: config)
@@ -136,7 +136,7 @@ public enum Daemon {
             services.append(TCPIngestService(live: live))
             services.append(
                 SystemdSupervisor(
-                    registry: registry, liveness: liveness, threads: threads, readiness: readiness,
+                    registry: registry, heartbeats: heartbeats, threads: threads, readiness: readiness,
                     statusInterval: options.statusInterval, logger: logger))
             services.append(
                 ReloadService(

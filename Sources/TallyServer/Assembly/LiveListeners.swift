@@ -67,7 +67,7 @@ final class LiveListeners: Sendable {
 
     let threads: Threads
     let ingestors: IngestorFactory
-    let liveness: Liveness
+    let heartbeats: Heartbeats
     let serving: HTTPServing
     let registry: Registry
     let scrapes: ScrapeStats
@@ -81,13 +81,13 @@ final class LiveListeners: Sendable {
 
     init(
         ingest: IngestListeners, http: HTTPListeners, config: TallyConfig, activation: SocketActivation,
-        threads: Threads, ingestors: IngestorFactory, liveness: Liveness, serving: HTTPServing,
+        threads: Threads, ingestors: IngestorFactory, heartbeats: Heartbeats, serving: HTTPServing,
         registry: Registry, scrapes: ScrapeStats, adminRoute: @escaping HTTPEndpointHandler.Route,
         tcpIngestors: TCPIngestors, tcpSettings: TCPSettings, wedge: DebugWedge = DebugWedge(), logger: Logger
     ) {
         self.threads = threads
         self.ingestors = ingestors
-        self.liveness = liveness
+        self.heartbeats = heartbeats
         self.serving = serving
         self.registry = registry
         self.scrapes = scrapes
@@ -108,8 +108,8 @@ final class LiveListeners: Sendable {
                 name: "admin", endpoint: e, configured: config.admin ?? HostPort(host: "127.0.0.1", port: 9102),
                 adopted: activation.admin != nil)
         }
-        let udp = ingest.udp.map { UDPLoop($0, ingestors: ingestors, liveness: liveness, wedge: wedge) }
-        let unix = ingest.unix.map { UnixLoop($0, ingestors: ingestors, liveness: liveness) }
+        let udp = ingest.udp.map { UDPLoop($0, ingestors: ingestors, heartbeats: heartbeats, wedge: wedge) }
+        let unix = ingest.unix.map { UnixLoop($0, ingestors: ingestors, heartbeats: heartbeats) }
         state = Mutex(State(udp: udp, tcp: ingest.tcp, unix: unix, services: services, admin: admin))
     }
 
@@ -205,8 +205,8 @@ final class LiveListeners: Sendable {
         var closing: [any Channel] = []
         var stopping: [(UnixLoop, Bool)] = []
         var stoppingUDP: [UDPLoop] = []
-        let newUDP = change.addedUDP.map { UDPLoop($0, ingestors: ingestors, liveness: liveness, wedge: wedge) }
-        let newLoops = change.addedUnix.map { UnixLoop($0, ingestors: ingestors, liveness: liveness) }
+        let newUDP = change.addedUDP.map { UDPLoop($0, ingestors: ingestors, heartbeats: heartbeats, wedge: wedge) }
+        let newLoops = change.addedUnix.map { UnixLoop($0, ingestors: ingestors, heartbeats: heartbeats) }
         state.withLock { s in
             for address in change.removedUDP {
                 stoppingUDP += s.udp.filter { $0.group.configured == address }

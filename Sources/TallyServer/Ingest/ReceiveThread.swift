@@ -8,18 +8,18 @@ final class ReceiveThread: Sendable {
     let part: String
     private let pool: NIOThreadPool
     private let finished: Task<Void, Never>
-    private let liveness: Liveness
+    private let heartbeats: Heartbeats
 
-    init(part: String, liveness: Liveness, body: @escaping @Sendable (_ tick: () -> Void) -> Void) {
+    init(part: String, heartbeats: Heartbeats, body: @escaping @Sendable (_ tick: () -> Void) -> Void) {
         self.part = part
-        self.liveness = liveness
+        self.heartbeats = heartbeats
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         self.pool = pool
-        liveness.register(part, now: MonotonicClock.now())
+        heartbeats.register(part, now: MonotonicClock.now())
         finished = Task {
             try? await pool.runIfActive {
-                body { liveness.beat(part, now: MonotonicClock.now()) }
+                body { heartbeats.beat(part, now: MonotonicClock.now()) }
             }
         }
     }
@@ -28,6 +28,6 @@ final class ReceiveThread: Sendable {
     func join() async {
         await finished.value
         try? await pool.shutdownGracefully()
-        liveness.unregister(part)
+        heartbeats.unregister(part)
     }
 }

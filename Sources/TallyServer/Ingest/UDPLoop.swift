@@ -7,10 +7,10 @@ final class UDPLoop: Sendable {
     let group: IngestListeners.UDPGroup
     private let threads: [ReceiveThread]
 
-    init(_ group: IngestListeners.UDPGroup, ingestors: IngestorFactory, liveness: Liveness, wedge: DebugWedge) {
+    init(_ group: IngestListeners.UDPGroup, ingestors: IngestorFactory, heartbeats: Heartbeats, wedge: DebugWedge) {
         self.group = group
         threads = group.receivers.enumerated().map { i, receiver in
-            ReceiveThread(part: "udp \(group.port) loop \(i)", liveness: liveness) { tick in
+            ReceiveThread(part: "udp \(group.port) loop \(i)", heartbeats: heartbeats) { tick in
                 receiver.run(ingestors.make(transport: "udp"), wedge: wedge, tick: tick)
             }
         }

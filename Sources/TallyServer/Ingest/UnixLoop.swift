@@ -7,9 +7,9 @@ final class UnixLoop: Sendable {
     let listener: IngestListeners.UnixListener
     private let thread: ReceiveThread
 
-    init(_ listener: IngestListeners.UnixListener, ingestors: IngestorFactory, liveness: Liveness) {
+    init(_ listener: IngestListeners.UnixListener, ingestors: IngestorFactory, heartbeats: Heartbeats) {
         self.listener = listener
-        thread = ReceiveThread(part: "unix \(listener.receiver.path)", liveness: liveness) { tick in
+        thread = ReceiveThread(part: "unix \(listener.receiver.path)", heartbeats: heartbeats) { tick in
             let services = ingestors.registry.services
             let service = listener.socket?.service.flatMap { services.index(of: $0) }
             // A peer-identity socket's maps, resolved to services now (like `service`).

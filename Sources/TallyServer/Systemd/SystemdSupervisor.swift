@@ -11,7 +11,7 @@ import TallySystem
 /// begins. Outside systemd it only waits for shutdown.
 struct SystemdSupervisor: Service {
     let registry: Registry
-    let liveness: Liveness
+    let heartbeats: Heartbeats
     let threads: Threads
     let readiness: Readiness
     let statusInterval: Double
@@ -23,8 +23,8 @@ struct SystemdSupervisor: Service {
 
     func run() async throws {
         let now = MonotonicClock.now()
-        for i in threads.ingestLoops.indices { liveness.register(Self.loopPart(i), now: now) }
-        liveness.register(Self.httpPart, now: now)
+        for i in threads.ingestLoops.indices { heartbeats.register(Self.loopPart(i), now: now) }
+        heartbeats.register(Self.httpPart, now: now)
         let first = StatusLine.sample(registry, at: now)
         readiness.ready()
         Systemd.notify("READY=1\nSTATUS=\(StatusLine.ready(series: totalSeries(), first))")
@@ -51,7 +51,7 @@ struct SystemdSupervisor: Service {
             guard await sleepUnlessShuttingDown(tick) else { return }
             let now = MonotonicClock.now()
             if let watchdog {
-                let stale = liveness.stale(now: now, maxAge: watchdog)
+                let stale = heartbeats.stale(now: now, maxAge: watchdog)
                 if stale.isEmpty {
                     Systemd.notify("WATCHDOG=1")
                     wedgedReported = false
@@ -72,13 +72,13 @@ struct SystemdSupervisor: Service {
 
     /// Schedules one heartbeat on every event loop; the HTTP loop's also takes every shard lock.
     private func probe() {
-        let (liveness, registry) = (self.liveness, self.registry)
+        let (heartbeats, registry) = (self.heartbeats, self.registry)
         for (i, loop) in threads.ingestLoops.enumerated() {
-            loop.execute { liveness.beat(Self.loopPart(i), now: MonotonicClock.now()) }
+            loop.execute { heartbeats.beat(Self.loopPart(i), now: MonotonicClock.now()) }
         }
         threads.http.any().execute {
             _ = registry.seriesCounts()
-            liveness.beat(Self.httpPart, now: MonotonicClock.now())
+            heartbeats.beat(Self.httpPart, now: MonotonicClock.now())
         }
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// event loop, each Unix receive thread, and the HTTP loop (which also takes every registry
 /// shard lock). The watchdog pings systemd only while all of them are fresh, so a wedged loop
 /// (not only a crashed process) gets the daemon restarted.
-public final class Liveness: Sendable {
+public final class Heartbeats: Sendable {
     private let beats = Mutex<[String: Double]>([:])
 
     public init() {}

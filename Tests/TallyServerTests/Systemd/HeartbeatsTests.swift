@@ -6,9 +6,9 @@ import Testing
     import Glibc
 #endif
 
-@Suite struct LivenessTests {
+@Suite struct HeartbeatsTests {
     @Test func partsSilentLongerThanMaxAgeAreStaleOldestFirst() {
-        let l = Liveness()
+        let l = Heartbeats()
         l.register("a", now: 100)
         l.register("b", now: 100)
         l.register("c", now: 100)
