@@ -24,13 +24,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from freeport import free_port  # scripts/freeport.py, shared with the test kit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TALLYD = os.environ.get("TALLYD", os.path.join(ROOT, ".build", "release", "tallyd"))
@@ -80,22 +81,6 @@ def reexec_with_systemds_unix_queue():
           "as systemd sets it (BENCH_NETNS=0 to measure as the host is)", flush=True)
     os.execvpe("unshare", ["unshare", "-n", "sh", "-c", SETUP_NETNS + ' && exec "$@"', "sh", sys.executable,
                            os.path.abspath(__file__), *sys.argv[1:]], {**os.environ, "BENCH_HOST_QLEN": str(qlen)})
-
-
-def free_port():
-    for _ in range(100):
-        s, d = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            d.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-            d.close()
-    raise RuntimeError("no free port")
 
 
 def pinned(cpu, args):

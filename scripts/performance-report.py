@@ -20,6 +20,8 @@ import tempfile
 import time
 import urllib.request
 
+from freeport import free_port  # scripts/freeport.py, shared with the test kit
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "Benchmarks", ".build", "release", "tally-bench")
 TALLYD = os.path.join(ROOT, ".build", "release", "tallyd")
@@ -56,14 +58,6 @@ def num(pattern, text):
     if not m:
         sys.exit(f"pattern {pattern!r} not found in:\n{text}")
     return float(m.group(1))
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------- micro benchmarks
