@@ -33,7 +33,7 @@ public struct RemoteWriteEndpoint: Sendable, Equatable {
 
     static func split(_ url: String) -> (tls: Bool, host: String, port: Int, path: String)? {
         let tls: Bool
-        var rest: Substring
+        let rest: Substring
         if url.hasPrefix("http://") {
             tls = false
             rest = url.dropFirst(7)
@@ -46,26 +46,19 @@ public struct RemoteWriteEndpoint: Sendable, Equatable {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        rest = authority
-        guard !rest.isEmpty, !rest.contains("@") else { return nil }
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
         let host: String
         var port = tls ? 443 : 80
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = String(rest[rest.index(after: rest.startIndex)..<close])
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
-                port = p
-            } else if !after.isEmpty {
-                return nil
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = String(rest[..<colon])
-            guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
-            port = p
+        // With a port, the authority is what every listener and target is: HostPort's.
+        if authority.hasPrefix("[") ? authority.contains("]:") : authority.contains(":") {
+            guard let hostPort = try? HostPort.parse(String(authority), allowAnyPort: false) else { return nil }
+            host = hostPort.host
+            port = hostPort.port
+        } else if authority.hasPrefix("[") {
+            guard authority.hasSuffix("]") else { return nil }
+            host = String(authority.dropFirst().dropLast())
         } else {
-            host = String(rest)
+            host = String(authority)
         }
         guard !host.isEmpty else { return nil }
         return (tls, host, port, path)

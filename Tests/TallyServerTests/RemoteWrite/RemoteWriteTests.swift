@@ -24,6 +24,8 @@ import Testing
         ("http://127.0.0.1:9090/api/v1/write", true), ("https://mimir.example/api/v1/push", true),
         ("http://[::1]:9090/w", true), ("127.0.0.1:9090/api/v1/write", false), ("http://:9090/w", false),
         ("http://h:99999/w", false), ("ftp://h/w", false), ("http://user@h/w", false),
+        ("http://[::1]/w", true), ("http://[::1]x:80/w", false), ("http://[::1/w", false), ("http://h:/w", false),
+        ("http://h:0/w", false),
     ])
     func urlsNeedASchemeAndAHost(_ url: String, _ valid: Bool) {
         #expect((RemoteWriteEndpoint.split(url) != nil) == valid)
@@ -34,6 +36,8 @@ import Testing
         #expect(p.tls && p.host == "mimir.example" && p.port == 443 && p.path == "/api/v1/push?x=1")
         let q = try #require(RemoteWriteEndpoint.split("http://[::1]:9090"))
         #expect(!q.tls && q.host == "::1" && q.port == 9090 && q.path == "/")
+        let r = try #require(RemoteWriteEndpoint.split("https://[fd00::5]/api/v1/write"))
+        #expect(r.host == "fd00::5" && r.port == 443)
     }
 
     @Test func configMistakesNameTheirKey() {
