@@ -176,7 +176,7 @@ extension FoldState {
         }
         let input = ExemplarInput(
             trace: UnsafeRawBufferPointer(rebasing: line[trace]), span: UnsafeRawBufferPointer(rebasing: line[span]),
-            time: now)
+            time: registry.services.wallOffset.wall(now))
         guard input.fits else {
             stats.exemplarsTooLong += 1
             return

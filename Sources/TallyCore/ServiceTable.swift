@@ -7,8 +7,10 @@ import Synchronization
 /// `heartbeatTimeout`, held at 0 by an explicit `service_up:0|g` until `service_up:1|g`.
 public final class ServiceTable: Sendable {
     public struct Liveness: Sendable, Equatable {
+        /// Monotonic seconds (the `now` every call here takes): never compared with wall time.
         public var lastSeen: Double?
         public var explicitDown = false
+        /// Wall-clock Unix time, for `service_start_time`.
         public var startTime: Double?
         public var startTimeExplicit = false
 
@@ -84,6 +86,8 @@ public final class ServiceTable: Sendable {
     private let timeoutBits: Atomic<UInt64>
     /// One lock for all services: it is taken once per packet per service, never per line.
     private let states: Mutex<[Liveness]>
+    /// Liveness is kept on the monotonic clock; a start time is shown as wall time.
+    public let wallOffset = WallClockOffset()
 
     public init(names: [String], heartbeatTimeout: Double) {
         current = Mutex(Names(names, active: names.map { _ in true }))
@@ -181,7 +185,7 @@ public final class ServiceTable: Sendable {
             let wasUp = s.isUp(now: now, timeout: timeout)
             body(&s)
             if !wasUp && s.isUp(now: now, timeout: timeout) && !s.startTimeExplicit {
-                s.startTime = now
+                s.startTime = wallOffset.wall(now)
             }
         }
     }

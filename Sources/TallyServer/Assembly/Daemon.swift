@@ -48,7 +48,9 @@ public enum Daemon {
         let stops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let activation = try SocketActivation(passed: options.passedSockets, config: config)
         let startTime = WallClock.now()
-        let registry = loaded.makeRegistry(now: startTime)
+        // Series stamps, heartbeats and windows on the monotonic clock; shown times are wall.
+        let registry = loaded.makeRegistry(now: MonotonicClock.now())
+        registry.services.wallOffset.set(WallClock.now() - MonotonicClock.now())
         let state = config.stateFile.map {
             StateStore(path: $0, interval: config.stateInterval, registry: registry, logger: logger)
         }

@@ -21,7 +21,10 @@ struct ExpiryService: Service {
                 expire = monotonic - lastExpiry >= min(max(shortest / 10, 1), 30) - 0.01
             }
             if expire { lastExpiry = monotonic }
-            let expired = registry.sweep(now: WallClock.now(), expire: expire)
+            // The wall clock's distance, measured again: a step shows in the times tallyd shows
+            // (start times, exemplars) within a second, and in no interval.
+            registry.services.wallOffset.set(WallClock.now() - MonotonicClock.now())
+            let expired = registry.sweep(now: MonotonicClock.now(), expire: expire)
             if expired > 0 { logger.debug("expired \(expired) series (ttl)") }
         }
     }

@@ -18,7 +18,7 @@ enum MetricsRoute {
         registry: Registry, service: Int, format: ExpositionFormat, scrapes: ScrapeStats
     ) -> HTTPEndpointHandler.Response {
         let started = MonotonicClock.now()
-        let body = ExpositionRenderer.render(registry, service: service, now: WallClock.now(), format: format)
+        let body = ExpositionRenderer.render(registry, service: service, now: MonotonicClock.now(), format: format)
         scrapes.record(service: service, format: format, seconds: MonotonicClock.now() - started, bytes: body.count)
         return .init(status: .ok, contentType: format.contentType, body: body)
     }

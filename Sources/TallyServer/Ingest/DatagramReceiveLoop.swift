@@ -64,7 +64,7 @@ enum DatagramReceiveLoop {
                 }
             }
             if n >= 0 {
-                let now = WallClock.now()
+                let now = MonotonicClock.now()
                 var folded = 0
                 for i in 0..<Int(n) {
                     let packet = UnsafeRawBufferPointer(

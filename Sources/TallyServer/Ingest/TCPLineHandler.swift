@@ -23,7 +23,7 @@ final class TCPLineHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let now = WallClock.now()
+        let now = MonotonicClock.now()
         buffer.withUnsafeReadableBytes { bytes in
             var start = 0
             if skippingToNewline {
@@ -69,7 +69,7 @@ final class TCPLineHandler: ChannelInboundHandler {
             pending.withUnsafeBytes {
                 ingestor.refuse(
                     .truncatedLine, "connection closed after \($0.count) bytes of an unfinished line", line: $0,
-                    now: WallClock.now())
+                    now: MonotonicClock.now())
             }
             pending.removeAll()
         }

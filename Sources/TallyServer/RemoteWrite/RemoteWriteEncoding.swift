@@ -1,5 +1,6 @@
 import SwiftProtobuf
 import TallyCore
+import TallySystem
 
 /// One interval of one endpoint, ready to encode: every series with its full, sorted label set
 /// and the interval's one timestamp, and the families' metadata when it is due.
@@ -36,7 +37,8 @@ struct RemoteWriteBatch: Sendable {
         for service in registry.services.activeIndices {
             let serviceName = names[service]
             if let selected = target.services, !selected.contains(serviceName) { continue }
-            registry.forEachSample(service: service, now: now) { family, name, labels, value in
+            // service_up is judged on the monotonic clock; `now` is the samples' wall time.
+            registry.forEachSample(service: service, now: MonotonicClock.now()) { family, name, labels, value in
                 var all = labels
                 if !all.contains(where: { $0.0 == "service_name" }) { all.append(("service_name", serviceName)) }
                 for (k, v) in extra where !all.contains(where: { $0.0 == k }) { all.append((k, v)) }

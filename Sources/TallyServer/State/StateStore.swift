@@ -43,7 +43,7 @@ final class StateStore: Sendable {
         Systemd.notify("STATUS=restoring saved state from \(path)")
         do {
             let bytes = try FileText.readBytes(path)
-            let summary = try StateSnapshot.restore(bytes, into: registry, now: WallClock.now())
+            let summary = try StateSnapshot.restore(bytes, into: registry, now: MonotonicClock.now())
             statsValue.withLock { $0.restored = summary.restored }
             var message = "restored \(summary.restored) series from \(path)"
             let skipped = summary.skippedFamily + summary.skippedService + summary.skippedOther

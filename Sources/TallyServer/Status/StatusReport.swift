@@ -127,6 +127,7 @@ struct StatusSources: Sendable {
 
     func report() -> StatusReport {
         let wall = WallClock.now()
+        let monotonic = MonotonicClock.now()
         let now = sampler.current()
         let minute = sampler.sample(ago: 60, now: now.at) ?? now
         let five = sampler.sample(ago: 300, now: now.at) ?? now
@@ -170,8 +171,8 @@ struct StatusSources: Sendable {
             let series = i < counts.count ? counts[i] : 0
             services.append(
                 .init(
-                    name: name, up: registry.services.isUp(i, now: wall),
-                    lastLineAgeSeconds: liveness.lastSeen.map { max(wall - $0, 0) },
+                    name: name, up: registry.services.isUp(i, now: monotonic),
+                    lastLineAgeSeconds: liveness.lastSeen.map { max(monotonic - $0, 0) },
                     linesPerSecond: rate(now.linesByService, minute.linesByService, i + 1), rejectsPerSecond: rejects,
                     series: series, seriesLimit: limit, seriesShare: Double(series) / Double(max(limit, 1)),
                     topFamiliesBySeries: top, topFamiliesByRate: Array(byRate),
