@@ -232,6 +232,7 @@ final class RemoteWriteSender: Sendable {
             stats.update {
                 $0.samplesSent += request.samples
                 $0.lastSuccess = WallClock.now()
+                $0.lastSuccessMonotonic = MonotonicClock.now()
                 $0.lastError = nil
             }
         case .retry(_, let reason):

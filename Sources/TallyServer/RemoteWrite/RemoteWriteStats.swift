@@ -14,7 +14,9 @@ final class RemoteWriteStats: Sendable {
         var droppedShutdown = 0
         var bytes = 0
         var queueIntervals = 0
+        /// Wall-clock time, shown; `lastSuccessMonotonic` is the same moment for `healthy`.
         var lastSuccess: Double?
+        var lastSuccessMonotonic: Double?
         var lastError: String?
         var sendCount = 0
         var sendSeconds = 0.0
@@ -47,9 +49,10 @@ final class RemoteWriteStats: Sendable {
     }
 
     /// Healthy: delivered within the last three intervals (or nothing to deliver yet).
-    func healthy(now: Double) -> Bool {
+    /// A success within three intervals (and 10 s), measured on the monotonic clock.
+    func healthy(monotonicNow now: Double) -> Bool {
         let v = value
-        guard let last = v.lastSuccess else { return v.lastError == nil }
+        guard let last = v.lastSuccessMonotonic else { return v.lastError == nil }
         return now - last <= 3 * interval + 10
     }
 }

@@ -115,7 +115,9 @@ public struct StatusReport: Codable, Sendable {
 /// What `StatusReport.build` reads from.
 struct StatusSources: Sendable {
     let registry: Registry
+    /// Wall-clock time, shown; the uptime is measured from `startMonotonic`.
     let startTime: Double
+    let startMonotonic = MonotonicClock.now()
     let configPath: String?
     let sampler: StatusSampler
     let recent: RecentRejections
@@ -202,7 +204,7 @@ struct StatusSources: Sendable {
         for i in now.linesByService.indices { lines += rate(now.linesByService, minute.linesByService, i) }
         for i in now.rejectedByReason.indices { rejected += rate(now.rejectedByReason, minute.rejectedByReason, i) }
         return StatusReport(
-            version: TallyVersion.current, now: wall, startTime: startTime, uptimeSeconds: wall - startTime,
+            version: TallyVersion.current, now: wall, startTime: startTime, uptimeSeconds: monotonic - startMonotonic,
             ready: readiness.state == .ready, rateWindowSeconds: now.at - minute.at, linesPerSecond: lines,
             rejectsPerSecond: rejected, services: services, topFamiliesByRate: Array(byRate), refusals: refusals,
             listeners: listeners.all.map { .init(listener: $0.listener, protocol: $0.proto, address: $0.address) },
@@ -223,7 +225,7 @@ struct StatusSources: Sendable {
                 return all.map { s in
                     let v = s.value
                     return .init(
-                        url: s.url, healthy: s.healthy(now: wall), lastSuccessTime: v.lastSuccess,
+                        url: s.url, healthy: s.healthy(monotonicNow: monotonic), lastSuccessTime: v.lastSuccess,
                         queueIntervals: v.queueIntervals, samplesSent: v.samplesSent,
                         droppedSamples: v.droppedQueueFull + v.droppedRejected + v.droppedShutdown,
                         lastError: v.lastError)
