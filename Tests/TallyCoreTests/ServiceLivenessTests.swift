@@ -6,6 +6,20 @@ import Testing
     let up = #"service_up{service_name="order_executor"}"#
     let start = #"service_start_time{service_name="order_executor"}"#
 
+    /// Liveness runs on the monotonic clock the lines come with; the start time is shown as
+    /// wall time: monotonic time plus the registry's wall-clock offset.
+    @Test func theStartTimeIsWallTimeAndLivenessIgnoresTheOffset() {
+        let h = Harness(heartbeat: 30)
+        h.registry.services.wallOffset.set(1_700_000_000)
+        h.send("order_executor.something:1|c", now: 100)
+        #expect(h.value("order_executor", start, now: 100) == 1_700_000_100)
+        // A wall-clock step moves the offset, not the heartbeat: still up 29 s later, down after 30.
+        h.registry.services.wallOffset.set(1_700_007_200)
+        #expect(h.value("order_executor", up, now: 129) == 1)
+        #expect(h.value("order_executor", up, now: 130.5) == 0)
+        #expect(h.value("order_executor", start, now: 129) == 1_700_000_100)
+    }
+
     @Test func downBeforeFirstEventUpAfterDownAfterSilence() {
         let h = Harness(heartbeat: 30)
         #expect(h.value("order_executor", up, now: 100) == 0)
