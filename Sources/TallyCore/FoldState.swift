@@ -567,9 +567,7 @@ struct FoldState {
         if kind == .counter, let x = Self.singleCount(line, values) {
             // Most lines: one increment of a counter, whose family (a counter line is only
             // ever kept for a counter family) is one value wide. Neither the value list, the
-            // family's view nor the update loop is needed (callgrind, medians of 3, 1000 series:
-            // 1153 -> 1068 instructions per line without the view and the loop, -> 978 without
-            // the list; 10k series 1409 -> 1263).
+            // family's view nor the update loop is needed, and they cost most of this path.
             updates.reset()
             updates.append(.add(x / entry.sampleRate))
             width = 1
@@ -665,8 +663,8 @@ struct FoldState {
     /// The registry update of a valid line whose series key is `k` (the key buffer's, or a
     /// `LineCache` entry's: read before anything else may change it): queued behind its
     /// slot's prefetch, or applied now; nil when folded (or queued). `entry`: the line's
-    /// `LineCache` entry, whose `SeriesHint` spares the registry its lookup (1234 -> 1159
-    /// instructions per line at 1000 series, callgrind) and is refreshed by it.
+    /// `LineCache` entry, whose `SeriesHint` spares the registry its key-table probe and key
+    /// compare, and is refreshed by it.
     @inline(__always)
     mutating func apply(
         _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, familyID: Int,
