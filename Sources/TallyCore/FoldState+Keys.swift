@@ -2,8 +2,8 @@
 extension FoldState {
     @inline(__always)
     mutating func documentedKey(
-        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, info: FamilyFoldView.Hot,
-        familyID: Int, service: Int, stats: inout IngestStats
+        _ line: UnsafeRawBufferPointer, info: FamilyFoldView.Hot, familyID: Int, service: Int,
+        stats: inout IngestStats
     ) -> LineError? {
         labelValues.reset()
         let labelCount = info.labelCount
@@ -17,12 +17,12 @@ extension FoldState {
             }
             if tag.role != TagRole.label.rawValue { continue }
             var matched = false
-            let keyLength = tag.key.count
+            let tagKeyLength = tag.key.count
             let keyStart = line.baseAddress! + tag.key.lowerBound
             let offsets = info.labelOffsets!
             let flat = info.labelFlat!
-            for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == keyLength {
-                if ByteHash.equal(flat + offsets[i], keyStart, count: keyLength) {
+            for i in 0..<info.labelCount where offsets[i + 1] &- offsets[i] == tagKeyLength {
+                if ByteHash.equal(flat + offsets[i], keyStart, count: tagKeyLength) {
                     if !labelValues[i].isEmpty {
                         stats.duplicateTags += 1
                         lineCacheable = false
@@ -32,7 +32,7 @@ extension FoldState {
                     break
                 }
             }
-            if !matched && !isDropped(infos[familyID]!, keyStart, keyLength) {
+            if !matched && !isDropped(infos[familyID]!, keyStart, tagKeyLength) {
                 lineCacheable = false
                 stats.countDroppedTag(
                     family: familyID, tag: UnsafeRawBufferPointer(rebasing: line[tag.key]), scratch: &scratch)
@@ -60,7 +60,7 @@ extension FoldState {
     }
 
     mutating func undocumentedKey(
-        _ line: UnsafeRawBufferPointer, _ tagRange: Range<Int>, familyID: Int, stats: inout IngestStats
+        _ line: UnsafeRawBufferPointer, familyID: Int, stats: inout IngestStats
     ) -> LineError? {
         let info = self.info(familyID)
         pairs.removeAll(keepingCapacity: true)

@@ -242,18 +242,18 @@ struct FoldState {
         _ line: UnsafeRawBufferPointer, key k: UnsafeRawBufferPointer, service: Int, family: Int, hash: UInt64,
         width: Int, trace: Range<Int>, span: Range<Int>
     ) -> Bool {
-        let keyLength = k.count
+        let byteCount = k.count
         if queuedKeys == nil { queuedKeys = RawBuffer(capacity: Self.queuedKeysCapacity) }
-        guard queuedKeysLength &+ keyLength <= Self.queuedKeysCapacity else { return false }
-        Self.copy(to: queuedKeys.unsafelyUnwrapped.raw + queuedKeysLength, from: k.baseAddress!, count: keyLength)
+        guard queuedKeysLength &+ byteCount <= Self.queuedKeysCapacity else { return false }
+        Self.copy(to: queuedKeys.unsafelyUnwrapped.raw + queuedKeysLength, from: k.baseAddress!, count: byteCount)
         let first = queuedUpdates.count
         for j in 0..<updates.count { queuedUpdates.append(updates[j]) }
         queued.append(
             Queued(
                 line: line, service: service, family: family, hash: hash, width: width, generation: generation,
-                key: queuedKeysLength..<(queuedKeysLength &+ keyLength), updates: first..<queuedUpdates.count,
+                key: queuedKeysLength..<(queuedKeysLength &+ byteCount), updates: first..<queuedUpdates.count,
                 trace: trace, span: span))
-        queuedKeysLength &+= keyLength
+        queuedKeysLength &+= byteCount
         queuedTotal &+= 1
         lineQueued = true
         return true
@@ -526,11 +526,11 @@ struct FoldState {
         SeriesKey.withFamilyBytes(familyID) { appendKey($0) }
         if info.isDocumented {
             if let error = documentedKey(
-                line, parsed.tags, info: info, familyID: familyID, service: service, stats: &stats)
+                line, info: info, familyID: familyID, service: service, stats: &stats)
             {
                 return error
             }
-        } else if let error = undocumentedKey(line, parsed.tags, familyID: familyID, stats: &stats) {
+        } else if let error = undocumentedKey(line, familyID: familyID, stats: &stats) {
             return error
         }
         if let serviceError { return error(serviceError, line) }
