@@ -13,6 +13,10 @@ public enum WallClock {
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+
+    /// How far the wall clock is ahead of `MonotonicClock` right now: what turns a monotonic
+    /// stamp into a time to show (the registry's `WallClockOffset`).
+    public static func offsetFromMonotonic() -> Double { now() - MonotonicClock.now() }
 }
 
 /// Seconds since an arbitrary point, never stepped by NTP or an operator: deadlines, heartbeats,

@@ -50,7 +50,7 @@ public enum Daemon {
         let startTime = WallClock.now()
         // Series stamps, heartbeats and windows on the monotonic clock; shown times are wall.
         let registry = loaded.makeRegistry(now: MonotonicClock.now())
-        registry.services.wallOffset.set(WallClock.now() - MonotonicClock.now())
+        registry.services.wallOffset.set(WallClock.offsetFromMonotonic())
         let state = config.stateFile.map {
             StateStore(path: $0, interval: config.stateInterval, registry: registry, logger: logger)
         }

@@ -23,7 +23,7 @@ struct ExpiryService: Service {
             if expire { lastExpiry = monotonic }
             // The wall clock's distance, measured again: a step shows in the times tallyd shows
             // (start times, exemplars) within a second, and in no interval.
-            registry.services.wallOffset.set(WallClock.now() - MonotonicClock.now())
+            registry.services.wallOffset.set(WallClock.offsetFromMonotonic())
             let expired = registry.sweep(now: MonotonicClock.now(), expire: expire)
             if expired > 0 { logger.debug("expired \(expired) series (ttl)") }
         }
