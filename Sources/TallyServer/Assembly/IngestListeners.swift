@@ -199,15 +199,13 @@ struct IngestListeners: Sendable {
 
     /// Warns if the kernel gave less receive buffer than `ingest.udp_receive_buffer`: once per
     /// boot (a note at info level on later starts), as the fix is the host's, not the config's.
-    static func checkReceiveBuffer(
-        granted: Int, asked: Int, what: String, _ logger: Logger, first: (String) -> Bool = { OncePerBoot.first($0) }
-    ) {
+    static func checkReceiveBuffer(granted: Int, asked: Int, what: String, _ logger: Logger) {
         guard granted < asked else { return }
         let message =
             "receive buffer of \(what) is \(granted) bytes, not the \(asked) asked for "
             + "(ingest.udp_receive_buffer): the kernel caps it at net.core.rmem_max; raise it "
             + "(sysctl -w net.core.rmem_max=\(asked)) so bursts are not dropped"
-        if first("rmem-max-\(granted)-\(asked)") {
+        if OncePerBoot.first("rmem-max-\(granted)-\(asked)") {
             logger.warning("\(message)")
         } else {
             logger.info("\(message) (warned at an earlier start since boot)")
