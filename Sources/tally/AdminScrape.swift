@@ -38,7 +38,7 @@ struct AdminScrape {
         case "401":
             return base + ": it asks for basic auth (web_config_file), which tally does not send; "
                 + "read it with curl -u USER (or open its status page) instead"
-        case "400" where status.contains("400"):
+        case "400":
             return base + ": it may expect TLS (web_config_file has tls_server_config); tally speaks plain HTTP"
         case "no HTTP status":
             return "tallyd's admin endpoint \(host):\(port) gave no HTTP answer to GET \(path) (TLS? another program?)"

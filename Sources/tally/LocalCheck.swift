@@ -57,6 +57,11 @@ enum LocalCheck {
         service == nil && servicesNamed(in: line).isEmpty
     }
 
+    /// A refusal as the CLI reports it: `tallyd would refuse it (reason): detail`.
+    static func describe(_ r: Rejection) -> String {
+        "tallyd would refuse it (\(r.reason.rawValue)): \(r.detail)"
+    }
+
     /// The warning for such a line.
     static func noServiceWarning(_ line: String) -> String {
         "tally: warning: '\(line)' names no service: tallyd counts it no_service unless its config sets "

@@ -71,7 +71,7 @@ struct MetricOptions: ParsableArguments {
         let catalogue = try LocalCheck.catalogue(self.catalogue)
         guard let r = LocalCheck.refusal(of: text, service: resolvedService, catalogue: catalogue) else { return nil }
         return
-            "tallyd would refuse it (\(r.reason.rawValue)): \(r.detail): \(text) "
+            "\(LocalCheck.describe(r)): \(text) "
             + "(nothing sent; --no-validate sends anyway)"
     }
 
@@ -81,7 +81,7 @@ struct MetricOptions: ParsableArguments {
             let connection = try Connection(address)
             try connection.send(Array((address.isDatagram ? text : text + "\n").utf8))
         } catch let error as AddressError {
-            throw CleanExit.failure(code: 1, "tally: cannot send to \(address): \(error.message)")
+            throw CleanExit.sendFailure(address, error)
         }
     }
 }
@@ -92,5 +92,10 @@ enum CleanExit {
     static func failure(code: Int32, _ message: String) -> ExitCode {
         StandardError.print(message)
         return ExitCode(code)
+    }
+
+    /// A send error: exit 1, one line naming the target.
+    static func sendFailure(_ address: TallyAddress, _ error: AddressError) -> ExitCode {
+        failure(code: 1, "tally: cannot send to \(address): \(error.message)")
     }
 }

@@ -38,7 +38,7 @@ struct Send: ParsableCommand {
         do {
             connection = try Connection(address)
         } catch let error as AddressError {
-            throw CleanExit.failure(code: 1, "tally: cannot send to \(address): \(error.message)")
+            throw CleanExit.sendFailure(address, error)
         }
         var number = 0
         var refused = 0
@@ -50,7 +50,7 @@ struct Send: ParsableCommand {
             do {
                 try connection.send(packet)
             } catch let error as AddressError {
-                throw CleanExit.failure(code: 1, "tally: cannot send to \(address): \(error.message)")
+                throw CleanExit.sendFailure(address, error)
             }
             packet.removeAll(keepingCapacity: true)
         }
@@ -61,7 +61,7 @@ struct Send: ParsableCommand {
             if let checkedAgainst {
                 if let r = LocalCheck.refusal(of: trimmed, service: nil, catalogue: checkedAgainst) {
                     StandardError.print(
-                        "tally: line \(number) not sent: tallyd would refuse it (\(r.reason.rawValue)): \(r.detail): "
+                        "tally: line \(number) not sent: \(LocalCheck.describe(r)): "
                             + trimmed)
                     refused += 1
                     return

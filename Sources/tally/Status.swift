@@ -88,12 +88,18 @@ enum StatusTable {
         s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
     }
 
+    /// A column at least `minimum` wide and wider than its longest text by a gap of two
+    /// (services.market_data_service, 28 characters, ran into the next column).
+    static func column(_ minimum: Int, _ texts: [String]) -> Int {
+        max(minimum, (texts.map(\.count).max() ?? 0) + 2)
+    }
+
     static func num(_ v: Double) -> String { v >= 100 ? String(Int(v.rounded())) : String((v * 10).rounded() / 10) }
 
     static func render(_ r: StatusReport) -> String {
         var out = "tallyd \(r.version)  \(r.ready ? "ready" : "NOT READY")  up \(Int(r.uptimeSeconds))s  "
         out += "\(num(r.linesPerSecond)) lines/s  \(num(r.rejectsPerSecond)) rejects/s\n\n"
-        let serviceWidth = max(22, (r.services.map(\.name.count).max() ?? 0) + 2)
+        let serviceWidth = column(22, r.services.map(\.name))
         out += pad("SERVICE", serviceWidth) + pad("STATE", 6) + lpad("LAST", 8) + lpad("LINES/S", 10) + lpad("REJ/S", 8)
         out += lpad("SERIES", 9) + lpad("LIMIT", 7) + "\n"
         for s in r.services {
@@ -111,9 +117,8 @@ enum StatusTable {
             if let e = f.example { out += "    e.g. " + String(e.prefix(70)) + "\n" }
         }
         out += "\nLISTENERS\n"
-        // As wide as the longest name, plus a gap: services.market_data_service is 28 characters.
-        let listenerWidth = max(28, (r.listeners.map(\.listener.count).max() ?? 0) + 2)
-        let protocolWidth = max(6, (r.listeners.map(\.protocol.count).max() ?? 0) + 2)
+        let listenerWidth = column(28, r.listeners.map(\.listener))
+        let protocolWidth = column(6, r.listeners.map(\.protocol))
         for l in r.listeners {
             out += "  " + pad(l.listener, listenerWidth) + pad(l.protocol, protocolWidth) + l.address + "\n"
         }
